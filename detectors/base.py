@@ -1,0 +1,64 @@
+"""The detector interface every family implements.
+
+A detector is a pure, deterministic function of an Arrow record batch: it reads document
+columns and returns annotation columns named ``<family>.<field>``. It never sees an engine.
+A *global* detector (dedup, per-source aggregates) additionally names a key column; the
+engine brings all rows sharing a key together and calls :meth:`GlobalDetector.reduce` on them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Detector(ABC):
+    """Map-side detector: one batch in, the same number of annotation rows out."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        try:
+            self.params = self.Params.model_validate(params or {})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ValueError(f"detector {self.name}: invalid params: {problems}") from None
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @abstractmethod
+    def output_fields(self) -> list[pa.Field]:
+        """The annotation columns this detector adds, in order."""
+
+    def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        """Annotation arrays aligned with ``batch`` rows, one per :meth:`output_fields` entry."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What the run record says about this detector: its name, params and model identity."""
+        return {"name": self.name, "params": self.params.model_dump(mode="json")}
+
+
+class GlobalDetector(Detector):
+    """A detector whose answer for a row depends on other rows sharing a key."""
+
+    key: ClassVar[str]
+
+    def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        raise TypeError(f"{self.name} is a global detector; it annotates in reduce()")
+
+    @abstractmethod
+    def reduce(self, group: pa.Table) -> list[pa.Array]:
+        """Annotations for every row of one key group; ``group`` is sorted by ordinal."""

@@ -1,0 +1,1 @@
+"""Duplicate detection: exact (content hash) now, near-duplicate (MinHash LSH) later."""

@@ -1,0 +1,1 @@
+"""Quality signals: language identification and basic text measures."""

@@ -1,0 +1,114 @@
+"""The ``corpusaudit`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from schemas.loading import ConfigError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Audit and curate training corpora.",
+)
+err = Console(stderr=True)
+out = Console()
+
+EngineOption = Annotated[
+    str | None, typer.Option("--engine", "-e", help="local (default), ray or spark; overrides the config")
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="audit.yaml")],
+    engine: EngineOption = None,
+    partitions: Annotated[int | None, typer.Option(help="parallel partitions; 0 = one per core")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="run folder; overrides output.dir")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="replace a run folder that holds another run")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
+) -> None:
+    """Audit a corpus: read, detect, decide, write shards, ledger, run.json and a datasheet."""
+    from pipeline.run import RunDirError, run_audit
+    from schemas.config import load_config
+
+    if engine is not None and engine not in {"local", "ray", "spark"}:
+        raise _fail(f"--engine: {engine!r} is not one of local, ray, spark")
+    try:
+        result = run_audit(
+            load_config(config),
+            engine=engine,
+            partitions=partitions,
+            out_dir=out_dir,
+            force=force,
+            progress=not quiet,
+        )
+    except (ConfigError, RunDirError) as exc:
+        raise _fail(str(exc)) from None
+    counts = result.record["counts"]
+    summary = ", ".join(f"{value} {name}" for name, value in counts.items())
+    out.print(f"{result.run_dir}: {summary}", highlight=False)
+    out.print(f"ledger root {result.record['ledger_merkle_root']}", highlight=False)
+
+
+@app.command()
+def verify(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    skip_inputs: Annotated[bool, typer.Option(help="do not re-hash the input files")] = False,
+) -> None:
+    """Recompute every hash, the ledger Merkle root and the counts; exit 1 naming what changed."""
+    from pipeline.ledger import verify_run
+
+    try:
+        report = verify_run(run_dir, check_inputs=not skip_inputs)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise _fail(f"{run_dir}: cannot verify: {exc}") from None
+    if report.ok:
+        out.print(
+            f"{run_dir}: OK ({report.checked} files checked, ledger root and counts match)", highlight=False
+        )
+        return
+    for problem in report.problems:
+        err.print(f"[red]changed:[/] {problem}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")]) -> None:
+    """Rebuild the reports of a run from its ledger and run record alone."""
+    from pipeline.reports.datasheet import write_datasheet
+
+    try:
+        path = write_datasheet(run_dir)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None:
+    """Check a config, its source manifest and policy without running anything."""
+    from pipeline.run import build_detectors, compile_policy
+    from schemas.config import load_config
+
+    try:
+        loaded = load_config(config)
+        compile_policy(loaded, build_detectors(loaded))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    out.print(
+        f"{config}: valid ({len(loaded.audit.inputs)} inputs, {len(loaded.policy.rules)} rules)",
+        highlight=False,
+    )

@@ -1,0 +1,207 @@
+"""WARC and WET files (plain or gzip): HTML and plain-text responses, and WET conversion records.
+
+fastwarc parses records but is lenient about damage: a file cut inside a record yields a record
+with partial headers or a short body, and its own gzip reader silently drops a cut member. So
+decompression goes through :func:`~pipeline.io.readers.open_stream` (strict), and every record's
+body is checked against its ``Content-Length``; the first damaged record ends the file with one
+error row. Requests, warcinfo, metadata and non-text responses are skipped, not records.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from fastwarc.warc import ArchiveIterator, HeaderMap, WarcRecord, WarcRecordType
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
+
+from pipeline.io.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
+from pipeline.io.records import Failure, Record, oversized_reason
+from pipeline.io.units import ReadUnit
+
+TEXT_TYPES = ("text/html", "text/plain")
+
+KEPT_HTTP_HEADERS = ("X-Robots-Tag", "Content-Signal", "tdm-reservation", "tdm-policy", "Link")
+"""Response headers that state reuse terms; kept verbatim in meta for the provenance checks."""
+
+_ENCODED = ("Content-Encoding", "Transfer-Encoding")
+
+
+class _DamagedRecord(Exception):
+    """A record whose body ends before its declared length, or that has no valid length."""
+
+
+class _StreamForFastwarc:
+    """What fastwarc needs of a Python stream (it panics without ``tell``).
+
+    ``read`` maps to ``read1`` so a truncation error surfaces only after every decodable byte has
+    been handed over; with a buffered ``read`` the records just before the damage would be lost.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read1(size if size > 0 else io.DEFAULT_BUFFER_SIZE)
+        self._position += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _record_key(record: WarcRecord) -> str | None:
+    """``<urn:uuid:X>`` -> ``X``; other URN schemes keep their scheme, without the angle brackets."""
+    record_id = (record.headers.get("WARC-Record-ID") or "").strip().removeprefix("<").removesuffix(">")
+    return record_id.removeprefix("urn:uuid:") or None
+
+
+def _read_body(record: WarcRecord) -> bytes:
+    expected = record.content_length
+    body = record.reader.read(-1)
+    if len(body) < expected:
+        raise _DamagedRecord(f"record body has {len(body)} of {expected} bytes")
+    return body
+
+
+def _skip_body(record: WarcRecord) -> None:
+    expected = record.content_length
+    consumed = record.reader.consume(-1)
+    if consumed < expected:
+        raise _DamagedRecord(f"record body has {consumed} of {expected} bytes")
+
+
+def _check_length(record: WarcRecord) -> None:
+    declared = record.headers.get("Content-Length")
+    if declared is None or not declared.strip().isdigit():
+        raise _DamagedRecord(f"record header without a valid Content-Length ({declared!r})")
+
+
+def _decode_http_payload(headers: HeaderMap, payload: bytes) -> bytes:
+    """Undo transfer and content encodings (chunked, gzip, brotli, ...) with fastwarc's decoders.
+
+    fastwarc decodes only while parsing a record, and the streamed record was parsed without
+    decoding (so its length could be checked); so the headers and payload go into a fresh record.
+    """
+    head = io.BytesIO()
+    headers.write(head)
+    decoded = WarcRecord()
+    decoded.is_http = True
+    decoded.set_bytes_content(head.getvalue() + payload)
+    decoded.parse_http(auto_decode="all")
+    return decoded.reader.read(-1)
+
+
+def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> str:
+    charset = record.http_charset
+    encoding = map_encoding_to_html5(charset, fallback_utf8=False) if charset else None
+    if encoding is None:
+        encoding = detect_encoding(payload, from_html_meta=mime == "text/html")
+    text = bytes_to_str(payload, encoding)
+    return extract_plain_text(text, main_content=False) if mime == "text/html" else text
+
+
+def _kept_headers(headers: HeaderMap) -> dict[str, str]:
+    # A header sent more than once is combined as HTTP does, comma-separated in order.
+    found = {name: headers.get_multiple(name) for name in KEPT_HTTP_HEADERS}
+    return {name: ", ".join(values) for name, values in found.items() if values}
+
+
+def _response(record: WarcRecord, found: Record) -> Record | Failure | None:
+    try:
+        record.parse_http()
+    except OSError as exc:
+        _skip_body(record)
+        return Failure(found.key, found.location, f"invalid HTTP headers: {exc}")
+    mime = (record.http_content_type or "").lower()
+    if mime not in TEXT_TYPES:
+        _skip_body(record)
+        return None
+    payload = _read_body(record)
+    headers = record.http_headers
+    if any(headers.get(name) for name in _ENCODED):
+        try:
+            payload = _decode_http_payload(headers, payload)
+        except OSError as exc:
+            return Failure(found.key, found.location, f"undecodable HTTP payload: {exc}")
+    meta = found.meta | {"content_type": headers.get("Content-Type"), "http_status": headers.status_code}
+    kept = _kept_headers(headers)
+    if kept:
+        meta["http_headers"] = kept
+    return replace(found, text=_payload_text(record, payload, mime), meta=meta)
+
+
+def _conversion(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> Record | Failure:
+    size = record.content_length
+    if max_doc_bytes is not None and size > max_doc_bytes:
+        # A WET body is the UTF-8 text itself, so its size decides before it is read into memory.
+        _skip_body(record)
+        return Failure(found.key, found.location, oversized_reason(size, max_doc_bytes))
+    body = _read_body(record)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Failure(found.key, found.location, f"invalid UTF-8 at byte {exc.start}")
+    return replace(found, text=text, meta=found.meta | {"content_type": record.headers.get("Content-Type")})
+
+
+def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Record | Failure | None:
+    """The record or failure for one WARC record, None for a skipped one; raises _DamagedRecord."""
+    _check_length(record)
+    record_type = record.record_type
+    is_response = record_type == WarcRecordType.response and record.is_http
+    if not (is_response or record_type == WarcRecordType.conversion):
+        _skip_body(record)
+        return None
+    warc_date = record.headers.get("WARC-Date")
+    retrieved_at = parse_timestamp(warc_date) if warc_date else None
+    meta: dict[str, Any] = {"warc_type": "response" if is_response else "conversion"}
+    if warc_date and retrieved_at is None:
+        meta["retrieved_at_raw"] = warc_date
+    found = Record(
+        key=_record_key(record),
+        text="",
+        url=record.headers.get("WARC-Target-URI") or None,
+        retrieved_at=retrieved_at,
+        meta=meta,
+        location=location,
+    )
+    return _response(record, found) if is_response else _conversion(record, found, max_doc_bytes)
+
+
+def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[Record | Failure]:
+    """Records and failures of one WARC/WET file.
+
+    Locations are ``path#record N``, N counting every WARC record read (skipped ones too) from 1,
+    so that N is the record's position in the file.
+    """
+    count = 0
+    try:
+        with open_stream(Path(unit.path)) as stream:
+            records = ArchiveIterator(
+                _StreamForFastwarc(stream),
+                record_types=WarcRecordType.any_type,
+                parse_http=False,
+                stream_detect=False,
+            )
+            for record in records:
+                count += 1
+                location = f"{unit.display_path}#record {count}"
+                try:
+                    item = _item(record, location, max_doc_bytes)
+                except (_DamagedRecord, OSError, *COMPRESSION_ERRORS) as exc:
+                    yield Failure(None, location, f"truncated or corrupt WARC record: {exc}")
+                    return
+                if item is not None:
+                    yield item
+    except (OSError, *COMPRESSION_ERRORS) as exc:  # raised between records, by fastwarc or decompression
+        reason = f"truncated or corrupt WARC file after record {count}: {exc}"
+        yield Failure(None, f"{unit.display_path}#record {count + 1}", reason)

@@ -1,0 +1,235 @@
+"""Evaluate the policy: ordered rules over annotation columns, first match decides.
+
+Rule expressions (parsed and restricted in ``schemas.policy``) compile to vectorised
+``pyarrow.compute`` calls over whole batches. Nulls never match: a comparison with a missing
+value is false, so a rule only fires on evidence that is actually there.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.document import is_annotation
+from schemas.ledger import Action
+from schemas.loading import ConfigError
+from schemas.policy import Policy, parse_expression
+
+Evaluator = Callable[[pa.Table], Any]
+
+_COMPARE = {
+    ast.Eq: pc.equal,
+    ast.NotEq: pc.not_equal,
+    ast.Lt: pc.less,
+    ast.LtE: pc.less_equal,
+    ast.Gt: pc.greater,
+    ast.GtE: pc.greater_equal,
+}
+_NULL_NAMES = {"None", "null"}
+DECISION_FIELDS = [
+    pa.field("action", pa.string()),
+    pa.field("rule_id", pa.string()),
+    pa.field("reason", pa.string()),
+    pa.field("evidence", pa.string()),
+]
+REDACTIONS_SUFFIX = ".redactions"
+"""Detectors that can redact add ``<family>.redactions``: JSON ``[[start, end, placeholder], ...]``
+in character offsets of the text; the ``redact`` action applies all of them."""
+
+
+def _column_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _column_name(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+class _Compiler:
+    """Turns an expression tree into a function of a table, checking column names up front."""
+
+    def __init__(self, columns: Sequence[str], where: str) -> None:
+        self.columns = set(columns)
+        self.where = where
+
+    def _fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {message}")
+
+    def compile(self, node: ast.AST) -> Evaluator:
+        if isinstance(node, ast.Expression):
+            return self.compile(node.body)
+        if isinstance(node, ast.BoolOp):
+            parts = [self.compile(value) for value in node.values]
+            combine = pc.and_kleene if isinstance(node.op, ast.And) else pc.or_kleene
+
+            def boolop(table: pa.Table) -> Any:
+                result = parts[0](table)
+                for part in parts[1:]:
+                    result = combine(result, part(table))
+                return result
+
+            return boolop
+        if isinstance(node, ast.UnaryOp):
+            operand = self.compile(node.operand)
+            if isinstance(node.op, ast.Not):
+                return lambda table: pc.invert(operand(table))
+            return lambda table: pc.negate(operand(table))
+        if isinstance(node, ast.Compare):
+            return self._compare(node)
+        if isinstance(node, ast.Constant):
+            value = node.value
+            return lambda table: value
+        if isinstance(node, ast.List | ast.Tuple):
+            values = [self._literal(element) for element in node.elts]
+            return lambda table: values
+        name = _column_name(node)  # type: ignore[arg-type]
+        if name is not None:
+            if name in _NULL_NAMES:
+                return lambda table: None
+            if name not in self.columns:
+                available = ", ".join(sorted(c for c in self.columns if not c.startswith("_")))
+                raise self._fail(f"unknown column {name!r}; available columns: {available}")
+            return lambda table: table.column(name)
+        raise self._fail(f"unsupported expression {ast.dump(node)}")
+
+    def _literal(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        raise self._fail("lists in rules may hold only literal values")
+
+    def _compare(self, node: ast.Compare) -> Evaluator:
+        steps: list[Evaluator] = []
+        left_node = node.left
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            steps.append(self._one_compare(left_node, op, right_node))
+            left_node = right_node
+
+        def chained(table: pa.Table) -> Any:
+            result = steps[0](table)
+            for step in steps[1:]:
+                result = pc.and_kleene(result, step(table))
+            return result
+
+        return chained
+
+    def _one_compare(self, left_node: ast.expr, op: ast.cmpop, right_node: ast.expr) -> Evaluator:
+        left = self.compile(left_node)
+        is_null_literal = (isinstance(right_node, ast.Constant) and right_node.value is None) or (
+            _column_name(right_node) in _NULL_NAMES
+        )
+        if isinstance(op, ast.Is | ast.IsNot) or (is_null_literal and isinstance(op, ast.Eq | ast.NotEq)):
+            if not is_null_literal:
+                raise self._fail("'is' / 'is not' only compare with None")
+            negate = isinstance(op, ast.IsNot | ast.NotEq)
+            return lambda table: pc.is_valid(left(table)) if negate else pc.is_null(left(table))
+        right = self.compile(right_node)
+        if isinstance(op, ast.In | ast.NotIn):
+            invert = isinstance(op, ast.NotIn)
+
+            def membership(table: pa.Table) -> Any:
+                values = left(table)
+                found = pc.is_in(values, value_set=pa.array(right(table), type=values.type))
+                # keep nulls null so that a missing value matches neither 'in' nor 'not in'
+                found = pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), found)
+                return pc.invert(found) if invert else found
+
+            return membership
+        function = _COMPARE[type(op)]
+        return lambda table: function(left(table), right(table))
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    action: str
+    reason: str
+    evaluate: Evaluator
+
+
+class CompiledPolicy:
+    """A policy bound to the columns of one annotated schema."""
+
+    def __init__(self, policy: Policy, columns: Sequence[str], source: str = "policy") -> None:
+        self.policy = policy
+        self._args = (policy, tuple(columns), source)
+        self.rules = [
+            CompiledRule(
+                rule.id,
+                rule.action,
+                rule.reason,
+                _Compiler(columns, f"{source}: rules[{index}].when").compile(parse_expression(rule.when)),
+            )
+            for index, rule in enumerate(policy.rules)
+        ]
+        self.evidence_columns = sorted(c for c in columns if is_annotation(c))
+
+    def __reduce__(self) -> tuple[type[CompiledPolicy], tuple[Policy, tuple[str, ...], str]]:
+        """Compiled rules are closures; workers recompile them from the policy instead."""
+        return (CompiledPolicy, self._args)
+
+    def _matches(self, rule: CompiledRule, table: pa.Table) -> list[bool]:
+        result = rule.evaluate(table)
+        if isinstance(result, pa.ChunkedArray | pa.Array):
+            return [bool(v) for v in pc.fill_null(result, False).to_pylist()]
+        return [bool(result)] * table.num_rows
+
+    def decide(self, table: pa.Table) -> dict[str, list[Any]]:
+        """Action, rule id, reason and evidence for every row (``error`` for unreadable records)."""
+        n = table.num_rows
+        errors = table.column("read_error").to_pylist()
+        actions: list[str | None] = [Action.ERROR.value if e is not None else None for e in errors]
+        rule_ids: list[str | None] = ["read-error" if e is not None else None for e in errors]
+        reasons: list[str | None] = list(errors)
+        for rule in self.rules:
+            if all(a is not None for a in actions):
+                break
+            for i, matched in enumerate(self._matches(rule, table)):
+                if matched and actions[i] is None:
+                    actions[i], rule_ids[i], reasons[i] = rule.action, rule.id, rule.reason
+        for i in range(n):
+            if actions[i] is None:
+                actions[i], rule_ids[i], reasons[i] = (
+                    self.policy.default_action,
+                    "default",
+                    self.policy.default_reason,
+                )
+        return {
+            "action": actions,
+            "rule_id": rule_ids,
+            "reason": reasons,
+            "evidence": self._evidence(table),
+        }
+
+    def _evidence(self, table: pa.Table) -> list[str]:
+        """Canonical JSON of the non-null annotations of each row: what the decision saw."""
+        columns = {name: table.column(name).to_pylist() for name in self.evidence_columns}
+        rows = []
+        for i in range(table.num_rows):
+            row = {name: values[i] for name, values in columns.items() if values[i] is not None}
+            rows.append(json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+        return rows
+
+
+def apply_redactions(text: str, redaction_lists: Sequence[str | None]) -> str:
+    """Replace every redacted span by its placeholder, right to left so offsets stay valid."""
+    spans: list[tuple[int, int, str]] = []
+    for encoded in redaction_lists:
+        if encoded:
+            spans.extend((int(s), int(e), str(p)) for s, e, p in json.loads(encoded))
+    merged: list[tuple[int, int, str]] = []
+    for start, end, placeholder in sorted(spans):
+        if merged and start < merged[-1][1]:
+            last_start, last_end, last_placeholder = merged[-1]
+            merged[-1] = (last_start, max(last_end, end), last_placeholder)
+        else:
+            merged.append((start, end, placeholder))
+    for start, end, placeholder in reversed(merged):
+        text = text[:start] + placeholder + text[end:]
+    return text

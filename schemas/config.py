@@ -1,0 +1,161 @@
+"""The job config (``audit.yaml``): what to read, which detectors to run, where to write.
+
+Paths inside the file are relative to the file's own folder, so a config and its corpus can be
+moved together. ``engine`` and ``output.dir`` do not change what a run produces and are left out
+of the config hash, which is what lets runs on different engines be compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from schemas.loading import ConfigError, load_yaml_model
+from schemas.policy import Policy
+from schemas.sources import SourceManifest
+
+DEFAULT_POLICY = Path(__file__).parent / "defaults" / "policy.yaml"
+InputFormat = Literal["auto", "jsonl", "parquet", "warc", "text"]
+EngineName = Literal["local", "ray", "spark"]
+
+
+class FieldMap(BaseModel):
+    """Which record fields hold the document fields (JSONL and Parquet inputs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = "id"
+    text: str = "text"
+    url: str | None = "url"
+    retrieved_at: str | None = "retrieved_at"
+    license: str | None = "license"
+    lang: str | None = "lang"
+
+
+class InputSpec(BaseModel):
+    """Files of one declared source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="a source id declared in the source manifest")
+    paths: list[str] = Field(min_length=1, description="files, glob patterns or folders")
+    format: InputFormat = "auto"
+    fields: FieldMap = Field(default_factory=FieldMap)
+
+
+class OutputSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str = "out/run"
+    shard_target_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    jsonl_export: bool = False
+
+
+class LimitsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_doc_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="larger records become errors")
+    batch_size: int = Field(default=1024, gt=0, description="records per Arrow batch")
+
+
+class EngineSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: EngineName = "local"
+    partitions: int = Field(default=0, ge=0, description="0 means one per CPU core")
+    ray_address: str | None = None
+    spark_master: str | None = None
+
+
+class DetectorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _default_detectors() -> list[DetectorSpec]:
+    return [DetectorSpec(name="quality.language"), DetectorSpec(name="dedup.exact")]
+
+
+class AuditConfig(BaseModel):
+    """The whole ``audit.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "audit"
+    sources: str = Field(description="path of the source manifest")
+    policy: str | None = Field(default=None, description="path of the policy; the shipped default if omitted")
+    inputs: list[InputSpec] = Field(min_length=1)
+    detectors: list[DetectorSpec] = Field(default_factory=_default_detectors)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    engine: EngineSpec = Field(default_factory=EngineSpec)
+
+    @field_validator("detectors")
+    @classmethod
+    def _unique_detectors(cls, detectors: list[DetectorSpec]) -> list[DetectorSpec]:
+        names = [spec.name for spec in detectors]
+        if len(set(names)) != len(names):
+            raise ValueError("each detector may appear once")
+        return detectors
+
+
+class LoadedConfig(BaseModel):
+    """A validated config with its manifest and policy loaded and paths resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    sources_path: Path
+    policy_path: Path
+    audit: AuditConfig
+    sources: SourceManifest
+    policy: Policy
+    base_dir: Path
+
+    def hashed_content(self) -> dict[str, Any]:
+        """What determines a run's output: everything but the engine and the output folder."""
+        return {
+            "audit": self.audit.model_dump(mode="json", exclude={"engine": True, "output": {"dir"}}),
+            "sources": self.sources.model_dump(mode="json"),
+            "policy": self.policy.model_dump(mode="json"),
+        }
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def load_config(path: Path | str) -> LoadedConfig:
+    """Load ``audit.yaml`` with its source manifest and policy; raise one :class:`ConfigError`."""
+    path = Path(path)
+    audit = load_yaml_model(path, AuditConfig)
+    base_dir = path.resolve().parent
+    sources_path = Path(audit.sources) if Path(audit.sources).is_absolute() else base_dir / audit.sources
+    manifest = load_yaml_model(sources_path, SourceManifest)
+    if audit.policy is None:
+        policy_path = DEFAULT_POLICY
+    else:
+        policy_path = Path(audit.policy) if Path(audit.policy).is_absolute() else base_dir / audit.policy
+    policy = load_yaml_model(policy_path, Policy)
+    declared = manifest.by_id()
+    for index, spec in enumerate(audit.inputs):
+        if spec.source not in declared:
+            known = ", ".join(sorted(declared))
+            raise ConfigError(
+                f"{path}: inputs[{index}].source: {spec.source!r} is not declared in {sources_path} "
+                f"(declared: {known})"
+            )
+    return LoadedConfig(
+        path=path,
+        sources_path=sources_path,
+        policy_path=policy_path,
+        audit=audit,
+        sources=manifest,
+        policy=policy,
+        base_dir=base_dir,
+    )

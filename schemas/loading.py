@@ -1,0 +1,55 @@
+"""Load a YAML file into a pydantic model, turning every failure into one readable error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unparsable or invalid; the message names file and field."""
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(f".{item}" if parts else str(item))
+    return "".join(parts) or "(top level)"
+
+
+def format_validation_error(path: Path | str, error: ValidationError) -> str:
+    """One line per problem: ``file: field: problem``."""
+    lines = []
+    for item in error.errors():
+        loc = tuple(part for part in item["loc"] if not str(part).startswith("function-after"))
+        lines.append(f"{path}: {_field_path(loc)}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Parse ``path`` as YAML and validate it as ``model``, raising :class:`ConfigError`."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc)) from None

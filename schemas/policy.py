@@ -1,0 +1,72 @@
+"""The policy (``policy.yaml``): ordered rules that turn annotations into actions.
+
+A rule is ``when <expression> -> action``; the first rule whose expression is true for a
+document decides it, and its id and reason go into the ledger. Expressions use a small,
+safe subset of Python syntax over column names (``dedup.exact_dup_of is not None``,
+``quality.lang not in ['en', 'zh']``, ``quality.lang_score < 0.5 and source_id == 'forum'``),
+compiled to vectorised Arrow compute by ``pipeline.policy``.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RuleAction = Literal["keep", "redact", "drop", "quarantine"]
+
+ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Is, ast.IsNot, ast.Name, ast.Attribute, ast.Constant, ast.List, ast.Tuple, ast.Load,
+)  # fmt: skip
+
+
+def parse_expression(text: str) -> ast.Expression:
+    """Parse a rule expression and reject any syntax outside the allowed subset."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"cannot parse expression {text!r}: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, ALLOWED_NODES):
+            raise ValueError(f"expression {text!r} uses {type(node).__name__}, which rules do not allow")
+    return tree
+
+
+class Rule(BaseModel):
+    """One ordered rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    when: str = Field(min_length=1)
+    action: RuleAction
+    reason: str = Field(min_length=1)
+
+    @field_validator("when")
+    @classmethod
+    def _parsable(cls, value: str) -> str:
+        parse_expression(value)
+        return value
+
+
+class Policy(BaseModel):
+    """The whole ``policy.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    rules: list[Rule] = Field(default_factory=list)
+    default_action: RuleAction = "keep"
+    default_reason: str = "no rule matched"
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_ids(cls, rules: list[Rule]) -> list[Rule]:
+        ids = [rule.id for rule in rules]
+        duplicated = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+        if duplicated:
+            raise ValueError(f"rule ids must be unique; repeated: {', '.join(duplicated)}")
+        return rules

@@ -1,0 +1,24 @@
+"""Helpers to run audits from tests and compare their outputs byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pipeline.run import RunResult, run_audit
+from schemas.config import load_config
+
+
+def audit(config: Path, out: Path, engine: str = "local", partitions: int = 2, **kwargs: object) -> RunResult:
+    return run_audit(
+        load_config(config), engine=engine, partitions=partitions, out_dir=out, progress=False, **kwargs
+    )
+
+
+def output_digests(run_dir: Path) -> dict[str, str]:
+    """SHA-256 of every shard, quarantine, export and ledger file, by relative path."""
+    return {
+        path.relative_to(run_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in ("shards", "quarantine", "export", "ledger")
+        for path in sorted((run_dir / folder).glob("*"))
+    }
