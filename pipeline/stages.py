@@ -79,8 +79,25 @@ def extend_schema(schema: pa.Schema, fields: list[pa.Field]) -> pa.Schema:
     return schema
 
 
-def sort_by_ordinal(table: pa.Table) -> pa.Table:
-    return table.take(pc.sort_indices(table, sort_keys=[("ordinal", "ascending")]))
+def iter_groups(table: pa.Table, key: str) -> Iterator[pa.Table]:
+    """Split a table of complete key groups into one table per group, each in ordinal order.
+
+    Engines may hand a group stage one group (Ray, Spark) or many (the local engine hands a
+    whole shuffle bucket); splitting here makes every stage work with either.
+    """
+    if table.num_rows == 0:
+        return
+    table = table.take(pc.sort_indices(table, sort_keys=[(key, "ascending"), ("ordinal", "ascending")]))
+    keys = table.column(key).combine_chunks()
+    changes = pc.indices_nonzero(pc.not_equal(keys[1:], keys[:-1])).to_pylist()
+    starts = [0, *(i + 1 for i in changes)]
+    ends = [*starts[1:], table.num_rows]
+    for start, end in zip(starts, ends, strict=True):
+        yield table.slice(start, end - start)
+
+
+def concat_or_empty(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 @dataclass(frozen=True)
@@ -139,11 +156,18 @@ class ReduceStage:
     in_schema: pa.Schema
     out_schema: pa.Schema
 
-    def __call__(self, group: pa.Table) -> pa.Table:
-        group = sort_by_ordinal(conform(group, self.in_schema))
-        for field, array in zip(self.detector.output_fields(), self.detector.reduce(group), strict=True):
-            group = group.append_column(field, array)
-        return conform(group, self.out_schema)
+    def __call__(self, groups: pa.Table) -> pa.Table:
+        fields = self.detector.output_fields()
+        parts: list[list[pa.Array]] = [[] for _ in fields]
+        ordered = []
+        for group in iter_groups(conform(groups, self.in_schema), GROUP_KEY):
+            ordered.append(group)
+            for part, array in zip(parts, self.detector.reduce(group), strict=True):
+                part.append(array)
+        table = concat_or_empty(ordered, self.in_schema)
+        for field, part in zip(fields, parts, strict=True):
+            table = table.append_column(field, pa.chunked_array(part, field.type))
+        return conform(table, self.out_schema)
 
 
 @dataclass(frozen=True)
@@ -192,19 +216,23 @@ class SelectStage:
 
 @dataclass(frozen=True)
 class TotalsStage:
-    """Counts per action and output bytes per destination for one input unit."""
+    """Counts per action and output bytes per destination, one row per input unit."""
 
-    def __call__(self, group: pa.Table) -> pa.Table:
-        group = conform(group, TOTALS_INPUT_SCHEMA)
-        actions = group.column("action").to_pylist()
-        dests = group.column("_dest").to_pylist()
-        sizes = group.column("_size").to_pylist()
-        row: dict[str, int] = {"_unit": group.column("_unit")[0].as_py()}
+    def __call__(self, groups: pa.Table) -> pa.Table:
+        table = conform(groups, TOTALS_INPUT_SCHEMA)
+        columns: dict[str, pa.Array] = {}
         for action, name in COUNT_NAMES.items():
-            row[f"n_{name}"] = actions.count(action.value)
+            columns[f"n_{name}"] = pc.cast(pc.equal(table.column("action"), action.value), pa.int64())
         for dest in DESTINATIONS:
-            row[f"bytes_{dest}"] = sum(s for s, d in zip(sizes, dests, strict=True) if d == dest)
-        return pa.Table.from_pylist([row], schema=TOTALS_SCHEMA)
+            in_dest = pc.fill_null(pc.equal(table.column("_dest"), dest), False)
+            columns[f"bytes_{dest}"] = pc.if_else(in_dest, table.column("_size"), 0)
+        summed = (
+            pa.table({"_unit": table.column("_unit"), **columns})
+            .group_by("_unit")
+            .aggregate([(name, "sum") for name in columns])
+        )
+        summed = summed.rename_columns([name.removesuffix("_sum") for name in summed.column_names])
+        return conform(summed, TOTALS_SCHEMA)
 
 
 def shard_offsets(totals: pa.Table) -> dict[str, dict[int, int]]:
@@ -239,8 +267,11 @@ class LedgerStage:
     offsets: dict[str, dict[int, int]]
     target_bytes: int
 
-    def __call__(self, group: pa.Table) -> pa.Table:
-        group = sort_by_ordinal(conform(group, self.in_schema))
+    def __call__(self, groups: pa.Table) -> pa.Table:
+        kept = [self._one_unit(group) for group in iter_groups(conform(groups, self.in_schema), "_unit")]
+        return conform(concat_or_empty(kept, SHARD_ROW_SCHEMA), SHARD_ROW_SCHEMA)
+
+    def _one_unit(self, group: pa.Table) -> pa.Table:
         unit = group.column("_unit")[0].as_py()
         running = {dest: self.offsets[dest][unit] for dest in DESTINATIONS}
         shards: list[str | None] = []
@@ -277,8 +308,11 @@ class ShardStage:
     run_dir: Path
     jsonl_export: bool
 
-    def __call__(self, group: pa.Table) -> pa.Table:
-        group = sort_by_ordinal(conform(group, SHARD_ROW_SCHEMA))
+    def __call__(self, groups: pa.Table) -> pa.Table:
+        infos = [self._one_shard(group) for group in iter_groups(conform(groups, SHARD_ROW_SCHEMA), "_shard")]
+        return concat_or_empty(infos, FILE_SCHEMA)
+
+    def _one_shard(self, group: pa.Table) -> pa.Table:
         relative = group.column("_shard")[0].as_py()
         shard = conform(group, SHARD_SCHEMA)
         files = CompletedFiles(self.run_dir)

@@ -92,7 +92,7 @@ def test_jsonl_maps_fields_and_keeps_the_rest_in_meta(tmp_path: Path) -> None:
         + b'{"id": "last", "text": "no trailing newline"}'
     )
     rows = _read(_unit(path, "jsonl"))
-    assert [row["doc_id"] for row in rows] == ["src/7", "src/b", "src/docs.jsonl#2", "src/last"]
+    assert [row["doc_id"] for row in rows] == ["src/7", "src/b", "src/docs.jsonl:3", "src/last"]
     assert [row["location"] for row in rows] == [
         "docs.jsonl:1",
         "docs.jsonl:2",
@@ -212,7 +212,7 @@ def test_unreadable_path_is_one_error_row(tmp_path: Path, name: str, fmt: str) -
         "unreadable file: No such file or directory",
         "unreadable file: Is a directory",
     )
-    assert rows[0]["location"] == name and rows[0]["doc_id"] == f"src/{name}#0"
+    assert rows[0]["location"] == name and rows[0]["doc_id"] == f"src/{name}"
 
 
 # --- Parquet -----------------------------------------------------------------------------------

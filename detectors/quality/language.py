@@ -78,7 +78,7 @@ class LanguageDetector(Detector):
                 chars.append(None)
                 continue
             line = " ".join(text[: self.params.max_chars].split())
-            chars.append(sum(1 for ch in text if not ch.isspace()))
+            chars.append(sum(len(word) for word in text.split()))
             if not line:
                 langs.append(None)
                 scores.append(None)

@@ -51,7 +51,11 @@ class Engine(ABC):
 
     @abstractmethod
     def group_by_key(self, dataset: Any, key: str, fn: TableFn, schema: pa.Schema, label: str) -> Any:
-        """Call ``fn`` once per distinct value of ``key`` with all rows holding it (never null)."""
+        """Bring all rows of each ``key`` value together and call ``fn`` on them.
+
+        ``fn`` receives tables of one or more *complete* groups (a group is never split across
+        calls) and splits them itself; keys are never null.
+        """
 
     def materialize(self, dataset: Any) -> Any:
         """Compute ``dataset`` once so that later stages reuse it instead of recomputing it."""

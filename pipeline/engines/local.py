@@ -23,6 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline.engines.base import Engine, ReadFn, TableFn
 
 
+COALESCE_ROWS = 4096
+
+
 @dataclass(frozen=True)
 class LocalDataset:
     files: tuple[Path, ...]
@@ -39,13 +42,22 @@ def _iter_file(path: Path) -> Iterator[pa.Table]:
 
 
 def _write_tables(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> int:
+    """Write tables to an IPC stream, coalescing small ones so later stages get full batches."""
     rows = 0
+    pending: list[pa.Table] = []
+    pending_rows = 0
     tmp = path.with_name(path.name + ".tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         for table in tables:
-            if table.num_rows:
-                writer.write_table(table.cast(schema))
-                rows += table.num_rows
+            pending.append(table.cast(schema))
+            pending_rows += table.num_rows
+            if pending_rows >= COALESCE_ROWS:
+                writer.write_table(pa.concat_tables(pending).combine_chunks())
+                rows += pending_rows
+                pending, pending_rows = [], 0
+        if pending_rows:
+            writer.write_table(pa.concat_tables(pending).combine_chunks())
+            rows += pending_rows
     os.replace(tmp, path)
     return rows
 
@@ -89,23 +101,11 @@ def _scatter_task(args: tuple[Path, str, int, Path, pa.Schema]) -> int:
     return len(writers)
 
 
-def _gather_task(args: tuple[list[Path], str, TableFn, Path, pa.Schema]) -> int:
-    sources, key, fn, out, schema = args
+def _gather_task(args: tuple[list[Path], TableFn, Path, pa.Schema]) -> int:
+    """One shuffle bucket: every group in it is complete, so it goes to ``fn`` in one call."""
+    sources, fn, out, schema = args
     tables = [table for path in sources for table in _iter_file(path)]
-    if not tables:
-        return _write_tables(out, schema, [])
-    table = pa.concat_tables(tables)
-    table = table.take(pc.sort_indices(table, sort_keys=[(key, "ascending")]))
-    keys = table.column(key).to_pylist()
-
-    def groups() -> Iterator[pa.Table]:
-        start = 0
-        for i in range(1, len(keys) + 1):
-            if i == len(keys) or keys[i] != keys[start]:
-                yield fn(table.slice(start, i - start))
-                start = i
-
-    return _write_tables(out, schema, groups())
+    return _write_tables(out, schema, [fn(pa.concat_tables(tables))] if tables else [])
 
 
 class LocalEngine(Engine):
@@ -186,10 +186,10 @@ class LocalEngine(Engine):
         jobs = []
         for bucket in range(self.partitions):
             sources = sorted(scatter_dir.glob(f"bucket-{bucket:05d}--*.arrow"))
-            jobs.append((sources, key, fn, out_dir / f"part-{bucket:05d}.arrow", schema))
+            jobs.append((sources, fn, out_dir / f"part-{bucket:05d}.arrow", schema))
         self._run(label, _gather_task, jobs)
         shutil.rmtree(scatter_dir, ignore_errors=True)
-        return LocalDataset(tuple(job[3] for job in jobs), schema)
+        return LocalDataset(tuple(job[2] for job in jobs), schema)
 
     def collect(self, dataset: LocalDataset, schema: pa.Schema) -> pa.Table:
         tables = [table for path in dataset.files for table in _iter_file(path)]

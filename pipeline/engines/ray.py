@@ -1,4 +1,4 @@
-"""The Ray engine: Ray Data datasets, ``map_batches`` and ``groupby().map_groups``.
+"""The Ray engine: Ray Data datasets, ``map_batches``, and a sort shuffle for key groups.
 
 Without an address the engine starts a local Ray cluster for the run and shuts it down after;
 with one (``engine.ray_address`` or ``RAY_ADDRESS``) it joins that cluster and leaves it up.
@@ -6,6 +6,7 @@ with one (``engine.ray_address`` or ``RAY_ADDRESS``) it joins that cluster and l
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import ray
 import ray.data
+from ray.data.context import ShuffleStrategy
 
 from pipeline.engines.base import Engine, ReadFn, TableFn
 
@@ -57,8 +59,13 @@ class RayEngine(Engine):
                 logging_level="warning",
             )
             self._started_cluster = True
+        if not self.progress:
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = self.progress
+        # Task-based sort shuffle: the default actor-based hash shuffle reserves CPUs per
+        # aggregator and can starve itself on a small cluster when several shuffles overlap.
+        context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
         context.print_on_execution_start = False
 
     def stop(self) -> None:
@@ -79,9 +86,9 @@ class RayEngine(Engine):
     def group_by_key(
         self, dataset: ray.data.Dataset, key: str, fn: TableFn, schema: pa.Schema, label: str
     ) -> ray.data.Dataset:
-        return dataset.groupby(key, num_partitions=self.partitions).map_groups(
-            _as_function(fn), batch_format="pyarrow"
-        )
+        # What ``groupby().map_groups()`` does under the sort shuffle, without its per-group
+        # calls: after a sort every block holds whole key ranges, and the stages split groups.
+        return dataset.sort(key).map_batches(_as_function(fn), batch_format="pyarrow", batch_size=None)
 
     def materialize(self, dataset: ray.data.Dataset) -> ray.data.Dataset:
         return dataset.materialize()

@@ -1,4 +1,4 @@
-"""The Spark engine: PySpark DataFrames moved as Arrow batches (``mapInArrow``, ``applyInArrow``).
+"""The Spark engine: PySpark DataFrames moved as Arrow batches (``mapInArrow``).
 
 Without a master URL the engine runs ``local[N]`` for the run. Spark columns are declared
 nullable whatever the Arrow schema says; the stages restore exact types on their side.
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructField, StructType
@@ -59,13 +60,31 @@ class _MapBatches:
             ).to_batches()
 
 
-def _apply_to_group(fn: TableFn) -> TableFn:
-    """A plain one-argument function: Spark picks the UDF form by counting parameters."""
+@dataclass(frozen=True)
+class _CompleteGroups:
+    """Feed ``fn`` whole key groups from a partition that Spark sorted by ``key``.
 
-    def apply(group: pa.Table) -> pa.Table:
-        return _to_spark_names(fn(_from_spark_names(group)))
+    Spark's ``applyInArrow`` makes one Python call per group, which dominates when groups are
+    small (most content hashes occur once). A sorted partition arrives as a stream of batches;
+    every group but the last of a batch is complete, and the last is carried into the next.
+    """
 
-    return apply
+    fn: TableFn
+    key: str
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        carry: pa.Table | None = None
+        for batch in batches:
+            table = _from_spark_names(pa.Table.from_batches([batch]))
+            if carry is not None:
+                table = pa.concat_tables([carry, table])
+            keys = table.column(self.key)
+            split = pc.index(keys, keys[-1]).as_py()  # first row of the last (maybe open) group
+            carry = table.slice(split)
+            if split:
+                yield from _to_spark_names(self.fn(table.slice(0, split))).to_batches()
+        if carry is not None and carry.num_rows:
+            yield from _to_spark_names(self.fn(carry)).to_batches()
 
 
 class SparkEngine(Engine):
@@ -110,7 +129,7 @@ class SparkEngine(Engine):
         return self._session
 
     def read(self, units: pa.Table, fn: ReadFn, schema: pa.Schema, label: str) -> DataFrame:
-        frame = self.session.createDataFrame(units.to_pandas(), schema=spark_schema(units.schema))
+        frame = self.session.createDataFrame(units, schema=spark_schema(units.schema))
         frame = frame.repartition(min(self.partitions, max(1, units.num_rows)))
         return frame.mapInArrow(_ReadBatches(fn), spark_schema(schema))
 
@@ -120,7 +139,8 @@ class SparkEngine(Engine):
     def group_by_key(
         self, dataset: DataFrame, key: str, fn: TableFn, schema: pa.Schema, label: str
     ) -> DataFrame:
-        return dataset.groupBy(key).applyInArrow(_apply_to_group(fn), spark_schema(schema))
+        grouped = dataset.repartition(self.partitions, key).sortWithinPartitions(key)
+        return grouped.mapInArrow(_CompleteGroups(fn, key), spark_schema(schema))
 
     def materialize(self, dataset: DataFrame) -> DataFrame:
         dataset = dataset.persist()

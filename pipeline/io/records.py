@@ -94,7 +94,8 @@ def _invalid_unicode(row: dict[str, Any]) -> str | None:
 
 
 def _row(unit: ReadUnit, n: int, item: Record | Failure, max_doc_bytes: int) -> dict[str, Any]:
-    doc_key = item.key if item.key is not None else f"{unit.display_path}#{n}"
+    # A record without its own id is named by where it sits (file and line or record number).
+    doc_key = item.key if item.key is not None else item.location
     identity = {
         "doc_id": _printable(f"{unit.source_id}/{doc_key}"),
         "ordinal": ordinal(unit.index, n),

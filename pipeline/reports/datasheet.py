@@ -6,6 +6,7 @@ datasheet can be rebuilt at any time and every number traced back to ledger rows
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from schemas.ledger import COUNT_NAMES, Action
 TEMPLATES = Path(__file__).resolve().parents[2] / "schemas" / "templates"
 LEDGER_COLUMNS = ["source_id", "lang", "action", "rule_id", "reason", "text_bytes"]
 ACTIONS = [action.value for action in Action]
+_NUMBER = re.compile(r"(?<= )\d+\b")  # "at byte 154" -> "at byte N", but "UTF-8" stays
 
 
 def read_ledger(run_dir: Path, record: dict[str, Any], columns: list[str] = LEDGER_COLUMNS) -> pa.Table:
@@ -50,7 +52,7 @@ def datasheet_context(run_dir: Path) -> dict[str, Any]:
         if action != Action.ERROR.value
     )
     errors = Counter(
-        reason.split(":", 1)[0]
+        _NUMBER.sub("N", reason.split(":", 1)[0])
         for reason, action in zip(ledger.column("reason").to_pylist(), actions, strict=True)
         if action == Action.ERROR.value
     )

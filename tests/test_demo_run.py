@@ -1,0 +1,137 @@
+"""One local run of the bundled demo corpus, checked record by record against demo/README.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.run import RunResult
+from schemas.document import SHARD_SCHEMA
+from schemas.ledger import LEDGER_SCHEMA
+from tests.conftest import DEMO_CONFIG
+from tests.runs import audit
+
+EXPECTED_ERRORS = {
+    "encyclopedia/corpus/encyclopedia/part-000.jsonl:21": "invalid JSON",
+    "encyclopedia/enc-000025": "oversized",
+    "multilingual/corpus/multilingual/parallel-v2.jsonl:15": "invalid UTF-8",
+    "multilingual/ml-0021": "missing text field 'text'",
+    "forum/wb-100011": "missing text field 'text'",
+    "submissions/sub-000106.txt": "invalid UTF-8",
+}
+EXPECTED_DUPLICATES = {
+    "encyclopedia/enc-000024": "encyclopedia/enc-000001",
+    "multilingual/ml-0001": "encyclopedia/enc-000046",
+    "multilingual/ml-0011": "multilingual/ml-0005",
+    "reviews/nw-r-0025": "reviews/nw-r-0006",
+    "forum/wb-100015": "forum/wb-100014",
+    "forum/wb-100031": "forum/wb-100025",
+    "submissions/sub-000103.txt": "encyclopedia/enc-000018",
+    "submissions/sub-000110.txt": "submissions/sub-000101.txt",
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return audit(DEMO_CONFIG, tmp_path_factory.mktemp("demo") / "run")
+
+
+@pytest.fixture(scope="module")
+def ledger(run: RunResult) -> list[dict]:
+    tables = [pq.read_table(run.run_dir / entry["path"]) for entry in run.record["ledger_files"]]
+    assert all(table.schema.equals(LEDGER_SCHEMA) for table in tables)
+    return pa.concat_tables(tables).to_pylist()
+
+
+def _shard_rows(run: RunResult, kind: str) -> list[dict]:
+    paths = [run.run_dir / e["path"] for e in run.record["outputs"] if e["kind"] == kind]
+    return [row for path in paths for row in pq.read_table(path).to_pylist()]
+
+
+def test_every_record_is_accounted_for(run: RunResult, ledger: list[dict]) -> None:
+    counts = run.record["counts"]
+    assert counts == {"read": 206, "kept": 183, "redacted": 0, "dropped": 10, "quarantined": 6, "error": 7}
+    assert counts["read"] == sum(v for k, v in counts.items() if k != "read") == len(ledger)
+    assert len({row["doc_id"] for row in ledger}) == len(ledger)
+    assert [row["ordinal"] for row in ledger] == sorted(row["ordinal"] for row in ledger)
+
+
+def test_bad_records_become_error_rows_with_reasons(ledger: list[dict]) -> None:
+    errors = {row["doc_id"]: row for row in ledger if row["action"] == "error"}
+    for doc_id, reason in EXPECTED_ERRORS.items():
+        assert errors[doc_id]["reason"].startswith(reason), errors[doc_id]
+        assert errors[doc_id]["rule_id"] == "read-error" and errors[doc_id]["shard"] is None
+    truncated = errors["forum/corpus/forum/forum-2024-02.jsonl.gz:20"]
+    assert truncated["reason"].startswith("truncated or corrupt compressed stream after line 19")
+    assert len(errors) == 7
+
+
+def test_exact_duplicates_point_to_the_first_copy(ledger: list[dict]) -> None:
+    dropped = {
+        row["doc_id"]: json.loads(row["evidence"])["dedup.exact_dup_of"]
+        for row in ledger
+        if row["rule_id"] == "exact-duplicate"
+    }
+    assert len(dropped) == 9
+    for copy, original in EXPECTED_DUPLICATES.items():
+        assert dropped[copy] == original
+    (crawl_copy,) = [doc for doc in dropped if doc.startswith("crawl/")]
+    assert dropped[crawl_copy].startswith("crawl/")
+    by_id = {row["doc_id"]: row for row in ledger}
+    assert all(by_id[original]["action"] == "keep" for original in dropped.values())
+
+
+def test_near_duplicates_and_languages_are_decided_by_the_right_rules(ledger: list[dict]) -> None:
+    by_id = {row["doc_id"]: row for row in ledger}
+    for near in ("encyclopedia/enc-000032", "reviews/nw-r-0026", "forum/wb-100033"):
+        assert by_id[near]["action"] == "keep"
+    for doc_id in ("multilingual/ml-0009", "multilingual/ml-0010", "forum/wb-100026", "reviews/nw-r-0035"):
+        assert by_id[doc_id]["rule_id"] == "unexpected-language"
+    assert (
+        by_id["reviews/nw-r-0028"]["rule_id"] == by_id["forum/wb-100005"]["rule_id"] == "uncertain-language"
+    )
+    assert by_id["reviews/nw-r-0027"]["rule_id"] == "empty-text"
+    assert by_id["multilingual/ml-0002"]["lang"] == "fr"
+
+
+def test_shards_hold_exactly_the_kept_documents_in_input_order(run: RunResult, ledger: list[dict]) -> None:
+    shards = _shard_rows(run, "shards")
+    kept = [row for row in ledger if row["action"] in ("keep", "redact")]
+    assert [row["doc_id"] for row in shards] == [row["doc_id"] for row in kept]
+    quarantined = [row["doc_id"] for row in ledger if row["action"] == "quarantine"]
+    assert [row["doc_id"] for row in _shard_rows(run, "quarantine")] == quarantined
+    shard_files = [e for e in run.record["outputs"] if e["kind"] == "shards"]
+    assert len(shard_files) >= 2
+    for entry in shard_files:
+        file = pq.ParquetFile(run.run_dir / entry["path"])
+        assert file.schema_arrow.equals(SHARD_SCHEMA)
+        assert file.metadata.row_group(0).column(0).compression == "ZSTD"
+    by_id = {row["doc_id"]: row for row in ledger}
+    assert all(by_id[row["doc_id"]]["shard"].startswith("shards/") for row in shards)
+
+
+def test_ledger_holds_no_document_text(run: RunResult, ledger: list[dict]) -> None:
+    texts = [row["text"] for row in _shard_rows(run, "shards") if len(row["text"]) > 40]
+    ledger_blob = json.dumps(ledger, default=str)
+    assert texts and not any(text in ledger_blob for text in texts)
+
+
+def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult) -> None:
+    datasheet = (run.run_dir / "datasheet.md").read_text()
+    assert "206 records read: 183 kept, 0 redacted, 10 dropped, 6 quarantined, 7 error." in datasheet
+    assert "| encyclopedia | 50 |" in datasheet and "| submissions | 13 |" in datasheet
+    assert "| fr | 7 |" in datasheet
+    assert "| `exact-duplicate` | drop | 9 |" in datasheet
+    assert "| invalid UTF-8 at byte N | 2 |" in datasheet
+
+
+def test_run_record_describes_the_run(run: RunResult) -> None:
+    record = json.loads((Path(run.run_dir) / "run.json").read_text())
+    assert record["config_sha256"] and record["packages"]["pyarrow"]
+    assert {d["name"] for d in record["detectors"]} == {"quality.language", "dedup.exact"}
+    assert len(record["inputs"]) == 7 + 13 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
+    assert all(entry["path"].startswith("corpus/") for entry in record["inputs"])
