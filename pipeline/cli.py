@@ -16,8 +16,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Audit and curate training corpora.",
 )
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 EngineOption = Annotated[
     str | None, typer.Option("--engine", "-e", help="local (default), ray or spark; overrides the config")
@@ -73,8 +73,10 @@ def verify(
 
     try:
         report = verify_run(run_dir, check_inputs=not skip_inputs)
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        raise _fail(f"{run_dir}: cannot verify: {exc}") from None
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    except (KeyError, ValueError) as exc:
+        raise _fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
     if report.ok:
         out.print(
             f"{run_dir}: OK ({report.checked} files checked, ledger root and counts match)", highlight=False

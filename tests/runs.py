@@ -22,3 +22,17 @@ def output_digests(run_dir: Path) -> dict[str, str]:
         for folder in ("shards", "quarantine", "export", "ledger")
         for path in sorted((run_dir / folder).glob("*"))
     }
+
+
+def demo_variant(folder: Path, **replacements: str) -> Path:
+    """A copy of the demo's audit.yaml with text replaced, beside links to the demo's other files."""
+    demo = Path(__file__).resolve().parents[1] / "demo"
+    for name in ("sources.yaml", "policy.yaml", "corpus"):
+        (folder / name).symlink_to(demo / name)
+    text = (demo / "audit.yaml").read_text()
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    config = folder / "audit.yaml"
+    config.write_text(text)
+    return config

@@ -8,12 +8,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import zstandard
 
+from pipeline.ledger import verify_run
 from pipeline.run import RunResult
 from schemas.document import SHARD_SCHEMA
 from schemas.ledger import LEDGER_SCHEMA
 from tests.conftest import DEMO_CONFIG
-from tests.runs import audit
+from tests.runs import audit, demo_variant
 
 EXPECTED_ERRORS = {
     "encyclopedia/corpus/encyclopedia/part-000.jsonl:21": "invalid JSON",
@@ -135,3 +137,35 @@ def test_run_record_describes_the_run(run: RunResult) -> None:
     assert {d["name"] for d in record["detectors"]} == {"quality.language", "dedup.exact"}
     assert len(record["inputs"]) == 7 + 13 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
     assert all(entry["path"].startswith("corpus/") for entry in record["inputs"])
+
+
+def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
+    config = demo_variant(
+        tmp_path,
+        **{
+            "shard_target_bytes: 32768": "shard_target_bytes: 32768\n  jsonl_export: true",
+            "paths: [corpus/reviews/reviews-2024q1.parquet]": (
+                "paths: [corpus/reviews/reviews-2024q1.parquet, corpus/reviews/reviews-2024q2.parquet]"
+            ),
+        },
+    )
+    run = audit(config, tmp_path / "run")
+    assert run.record["counts"]["read"] == 207 and run.record["counts"]["error"] == 8
+    (missing,) = [e for e in run.record["inputs"] if e["sha256"] is None]
+    assert (
+        missing["path"] == "corpus/reviews/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
+    )
+    exports = [e for e in run.record["outputs"] if e["kind"] == "export"]
+    shards = [e for e in run.record["outputs"] if e["kind"] == "shards"]
+    assert [e["path"].replace("export/", "").replace(".jsonl.zst", "") for e in exports] == [
+        e["path"].replace("shards/", "").replace(".parquet", "") for e in shards
+    ]
+    for export, shard in zip(exports, shards, strict=True):
+        lines = (
+            zstandard.ZstdDecompressor().decompress((run.run_dir / export["path"]).read_bytes()).splitlines()
+        )
+        rows = [json.loads(line) for line in lines]
+        table = pq.read_table(run.run_dir / shard["path"])
+        assert [row["doc_id"] for row in rows] == table["doc_id"].to_pylist()
+        assert [row["text"] for row in rows] == table["text"].to_pylist()
+    assert verify_run(run.run_dir).ok

@@ -22,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pipeline.engines.base import Engine, ReadFn, TableFn
 
-
 COALESCE_ROWS = 4096
 
 

@@ -7,7 +7,6 @@ must depend only on the config and the file names, never on the file system's li
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 from pipeline.io.read import detect_format
 from pipeline.io.readers.text import list_text_files
 from pipeline.io.units import ReadUnit
+from pipeline.io.writers import sha256_file
 from schemas.config import LoadedConfig
 from schemas.loading import ConfigError
 
-HASH_CHUNK_BYTES = 1 << 20
 _GLOB_CHARS = "*?["
 
 
@@ -76,17 +75,11 @@ def plan_units(config: LoadedConfig) -> list[ReadUnit]:
 
 
 def _hash_file(display_path: str, path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(HASH_CHUNK_BYTES):
-                digest.update(chunk)
-                size += len(chunk)
+        return {"path": display_path, "sha256": sha256_file(path), "bytes": path.stat().st_size}
     except OSError as exc:
         error = f"unreadable file: {exc.strerror or exc}"
         return {"path": display_path, "sha256": None, "bytes": None, "error": error}
-    return {"path": display_path, "sha256": digest.hexdigest(), "bytes": size}
 
 
 def hash_inputs(units: list[ReadUnit]) -> list[dict[str, Any]]:

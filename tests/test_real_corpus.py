@@ -1,0 +1,80 @@
+"""The whole shared NLTK corpus (15,235 real documents), checked against an independent count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.run import RunResult
+from schemas.document import content_sha256, normalise_text
+from tests.conftest import NLTK_CORPUS, REPO, require
+from tests.runs import audit
+
+CONFIG = REPO / "benchmarks" / "nltk_audit.yaml"
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    require(NLTK_CORPUS)
+    return audit(CONFIG, tmp_path_factory.mktemp("nltk") / "local", partitions=2)
+
+
+def _ledger(run: RunResult) -> list[dict]:
+    return pa.concat_tables(
+        [pq.read_table(run.run_dir / entry["path"]) for entry in run.record["ledger_files"]]
+    ).to_pylist()
+
+
+def test_counts_match_an_independent_pass_over_the_corpus(
+    local_run: RunResult, nltk_records: list[dict]
+) -> None:
+    first_of: dict[str, str] = {}
+    expected: dict[str, tuple[str, str | None]] = {}
+    for record in nltk_records:
+        doc_id = f"nltk/{record['id']}"
+        if not normalise_text(record["text"]):
+            expected[doc_id] = ("empty-text", None)
+            continue
+        key = content_sha256(record["text"])
+        if key in first_of:
+            expected[doc_id] = ("exact-duplicate", first_of[key])
+        else:
+            first_of[key] = doc_id
+            expected[doc_id] = ("default", None)
+    ledger = _ledger(local_run)
+    assert len(ledger) == len(nltk_records) == 15_235
+    actual = {
+        row["doc_id"]: (row["rule_id"], json.loads(row["evidence"]).get("dedup.exact_dup_of"))
+        for row in ledger
+    }
+    assert actual == expected
+    dropped = sum(1 for rule, _ in expected.values() if rule != "default")
+    assert local_run.record["counts"] == {
+        "read": 15_235, "kept": 15_235 - dropped, "redacted": 0, "dropped": dropped, "quarantined": 0, "error": 0,
+    }  # fmt: skip
+
+
+def test_shards_hold_the_kept_text_unchanged(local_run: RunResult, nltk_records: list[dict]) -> None:
+    text_of = {f"nltk/{record['id']}": record["text"] for record in nltk_records}
+    rows = [
+        row
+        for entry in local_run.record["outputs"]
+        if entry["kind"] == "shards"
+        for row in pq.read_table(local_run.run_dir / entry["path"], columns=["doc_id", "text"]).to_pylist()
+    ]
+    assert len(rows) == local_run.record["counts"]["kept"]
+    assert all(row["text"] == text_of[row["doc_id"]] for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["spark", "ray"])
+def test_distributed_engines_match_local_on_the_real_corpus(
+    local_run: RunResult, tmp_path: Path, engine: str
+) -> None:
+    run = audit(CONFIG, tmp_path / engine, engine=engine, partitions=2)
+    assert run.record["ledger_merkle_root"] == local_run.record["ledger_merkle_root"]
+    assert [e["sha256"] for e in run.record["outputs"]] == [e["sha256"] for e in local_run.record["outputs"]]
