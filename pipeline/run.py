@@ -126,7 +126,7 @@ def run_audit(
     console: Console | None = None,
 ) -> RunResult:
     """Audit the corpus described by ``config``; return the run folder and its record."""
-    console = console or Console(stderr=True, quiet=not progress)
+    console = console or Console(stderr=True, quiet=not progress, log_path=False)
     audit = config.audit
     engine_name = engine or audit.engine.name
     engine_partitions = audit.engine.partitions if partitions is None else partitions

@@ -56,14 +56,18 @@ FILE_SCHEMA = pa.schema(
 
 
 def conform(table: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table:
-    """Select and cast columns to ``schema`` exactly (order, types, no extra columns)."""
+    """Select and cast columns to ``schema`` exactly (order, types, no extra columns).
+
+    Columns come back as one chunk each: a stage that concatenates thousands of small groups
+    would otherwise hand on thousands of chunks, which every engine then serialises one by one.
+    """
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     columns = []
     for field in schema:
         column = table.column(field.name)
         columns.append(column if column.type == field.type else column.cast(field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
 
 
 def as_batch(table: pa.Table) -> pa.RecordBatch:
@@ -87,7 +91,8 @@ def iter_groups(table: pa.Table, key: str) -> Iterator[pa.Table]:
     """
     if table.num_rows == 0:
         return
-    table = table.take(pc.sort_indices(table, sort_keys=[(key, "ascending"), ("ordinal", "ascending")]))
+    order = pc.sort_indices(table, sort_keys=[(key, "ascending"), ("ordinal", "ascending")])
+    table = table.take(order)
     keys = table.column(key).combine_chunks()
     changes = pc.indices_nonzero(pc.not_equal(keys[1:], keys[:-1])).to_pylist()
     starts = [0, *(i + 1 for i in changes)]
@@ -150,7 +155,7 @@ class GroupKeyStage:
 
 @dataclass(frozen=True)
 class ReduceStage:
-    """Run a global detector's reduce on one key group, sorted by ordinal."""
+    """Run a global detector's reduce on each key group, every group in ordinal order."""
 
     detector: GlobalDetector
     in_schema: pa.Schema

@@ -59,8 +59,8 @@ class RayEngine(Engine):
                 logging_level="warning",
             )
             self._started_cluster = True
-        if not self.progress:
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
+        # Ray Data logs progress line by line at INFO when the terminal is not interactive.
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = self.progress
         # Task-based sort shuffle: the default actor-based hash shuffle reserves CPUs per
