@@ -6,9 +6,12 @@ from typing import Any
 
 from detectors.base import Detector, GlobalDetector
 from detectors.dedup.exact import ExactDedup
+from detectors.dedup.minhash import MinHashDetector
 from detectors.quality.language import LanguageDetector
 
-REGISTRY: dict[str, type[Detector]] = {cls.name: cls for cls in (LanguageDetector, ExactDedup)}
+REGISTRY: dict[str, type[Detector]] = {
+    cls.name: cls for cls in (LanguageDetector, ExactDedup, MinHashDetector)
+}
 
 
 def build_detector(name: str, params: dict[str, Any] | None = None) -> Detector:

@@ -99,6 +99,40 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")
     out.print(f"wrote {path}", highlight=False)
 
 
+@app.command("dedup-report")
+def dedup_report(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    top: Annotated[int, typer.Option("--top", min=0, help="how many of the largest clusters to show")] = 5,
+    snippet_chars: Annotated[
+        int, typer.Option("--snippet-chars", min=1, help="characters of text shown per document")
+    ] = 160,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="also write the report, snippets included, as HTML")
+    ] = None,
+) -> None:
+    """Show a run's duplicates: counts, cluster sizes, the largest clusters with text, removals per source.
+
+    Numbers come from the ledger; the snippets are read again from the run's inputs and are only
+    printed (or written to --html), never stored anywhere else.
+    """
+    from pipeline.reports.dedup import dedup_summary, load_snippets, render_console, write_html
+
+    try:
+        summary = dedup_summary(run_dir, top=top)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    except (KeyError, ValueError) as exc:
+        raise _fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
+    snippets = load_snippets(run_dir, summary, chars=snippet_chars)
+    render_console(summary, snippets, out)
+    if html is not None:
+        try:
+            write_html(html, summary, snippets)
+        except OSError as exc:
+            raise _fail(f"cannot write {html}: {exc.strerror or exc}") from None
+        out.print(f"wrote {html}", highlight=False)
+
+
 @app.command()
 def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None:
     """Check a config, its source manifest and policy without running anything."""

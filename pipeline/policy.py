@@ -156,9 +156,20 @@ class CompiledRule:
 class CompiledPolicy:
     """A policy bound to the columns of one annotated schema."""
 
-    def __init__(self, policy: Policy, columns: Sequence[str], source: str = "policy") -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        columns: Sequence[str],
+        source: str = "policy",
+        evidence_columns: Sequence[str] | None = None,
+    ) -> None:
         self.policy = policy
-        self._args = (policy, tuple(columns), source)
+        self._args = (
+            policy,
+            tuple(columns),
+            source,
+            None if evidence_columns is None else tuple(evidence_columns),
+        )
         self.rules = [
             CompiledRule(
                 rule.id,
@@ -168,9 +179,10 @@ class CompiledPolicy:
             )
             for index, rule in enumerate(policy.rules)
         ]
-        self.evidence_columns = sorted(c for c in columns if is_annotation(c))
+        # evidence: every annotation, unless the caller names the ones worth recording
+        self.evidence_columns = sorted(evidence_columns or (c for c in columns if is_annotation(c)))
 
-    def __reduce__(self) -> tuple[type[CompiledPolicy], tuple[Policy, tuple[str, ...], str]]:
+    def __reduce__(self) -> tuple[type[CompiledPolicy], tuple[Any, ...]]:
         """Compiled rules are closures; workers recompile them from the policy instead."""
         return (CompiledPolicy, self._args)
 

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.console import Console
 
 from detectors import Detector, GlobalDetector, build_detector
+from detectors.dedup.minhash import MinHashDetector
 from pipeline.engines import make_engine
 from pipeline.io.plan import hash_inputs, plan_units
 from pipeline.io.units import units_table
@@ -32,11 +34,13 @@ from pipeline.ledger import (
     package_versions,
     sha256_hex,
 )
+from pipeline.near_duplicates import NEAR_FIELDS, cluster_near_duplicates
 from pipeline.policy import DECISION_FIELDS, CompiledPolicy
 from pipeline.reports.datasheet import write_datasheet
 from pipeline.stages import (
     FILE_SCHEMA,
     GROUP_KEY,
+    INDEX_DIR,
     ROUTING_FIELDS,
     SHARD_ROW_SCHEMA,
     TOTALS_INPUT_SCHEMA,
@@ -82,10 +86,40 @@ def build_detectors(config: LoadedConfig) -> list[Detector]:
     return detectors
 
 
+def annotation_fields(detectors: list[Detector]) -> list[pa.Field]:
+    """Every annotation column a run with these detectors adds, in the order the stages add them."""
+    map_fields = [f for d in detectors if not isinstance(d, GlobalDetector) for f in d.output_fields()]
+    global_fields = [f for d in detectors if isinstance(d, GlobalDetector) for f in d.output_fields()]
+    near_fields = NEAR_FIELDS if any(isinstance(d, MinHashDetector) for d in detectors) else []
+    return map_fields + global_fields + near_fields
+
+
 def compile_policy(config: LoadedConfig, detectors: list[Detector]) -> CompiledPolicy:
-    """Bind the policy to the columns the detectors will produce; unknown columns fail here."""
-    columns = DOCUMENT_SCHEMA.names + [field.name for d in detectors for field in d.output_fields()]
-    return CompiledPolicy(config.policy, columns, source=str(config.policy_path))
+    """Bind the policy to the columns the detectors will produce; unknown columns fail here.
+
+    Signatures and band lists are working data, not evidence, and stay out of the ledger.
+    """
+    fields = annotation_fields(detectors)
+    evidence = [f.name for f in fields if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type))]
+    columns = DOCUMENT_SCHEMA.names + [f.name for f in fields]
+    return CompiledPolicy(config.policy, columns, source=str(config.policy_path), evidence_columns=evidence)
+
+
+def previous_indexes(config: LoadedConfig, detector: MinHashDetector) -> list[Path]:
+    """Index files of earlier runs named by ``dedup.minhash`` ``previous_indexes`` (run folders or files)."""
+    files: list[Path] = []
+    for index, entry in enumerate(detector.params.previous_indexes):
+        path = config.resolve(entry)
+        found = (
+            sorted(path.glob(f"{INDEX_DIR}/*.parquet")) if path.is_dir() else [path] if path.exists() else []
+        )
+        if not found:
+            raise ConfigError(
+                f"{config.path}: detectors: dedup.minhash previous_indexes[{index}]: "
+                f"no signature index at {path}"
+            )
+        files.extend(found)
+    return files
 
 
 def _prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> bool:
@@ -137,8 +171,10 @@ def run_audit(
     detectors = build_detectors(config)
     map_detectors = tuple(d for d in detectors if not isinstance(d, GlobalDetector))
     global_detectors = [d for d in detectors if isinstance(d, GlobalDetector)]
+    near_detector = next((d for d in detectors if isinstance(d, MinHashDetector)), None)
+    released = previous_indexes(config, near_detector) if near_detector is not None else []
     annotated = extend_schema(DOCUMENT_SCHEMA, [f for d in map_detectors for f in d.output_fields()])
-    final_annotated = extend_schema(annotated, [f for d in global_detectors for f in d.output_fields()])
+    final_annotated = extend_schema(DOCUMENT_SCHEMA, annotation_fields(detectors))
     policy = compile_policy(config, detectors)
     decided = extend_schema(final_annotated, DECISION_FIELDS + ROUTING_FIELDS)
 
@@ -182,6 +218,8 @@ def run_audit(
                 dataset, GROUP_KEY, ReduceStage(detector, keyed, reduced), reduced, detector.name
             )
             schema = reduced
+        if near_detector is not None:
+            dataset, schema = cluster_near_duplicates(runner, dataset, schema, near_detector, released)
         dataset = runner.materialize(
             runner.map_batches(dataset, DecideStage(policy, final_annotated, decided), decided, "decide")
         )
@@ -203,6 +241,16 @@ def run_audit(
     ledger_files = sorted(run_dir / ledger_path(unit) for unit in totals.column("_unit").to_pylist())
     ledger_hashes = {path.relative_to(run_dir).as_posix(): sha256_file(path) for path in ledger_files}
     counts = ledger_counts(ledger_files)
+    index_files = [
+        {
+            "path": path.relative_to(run_dir).as_posix(),
+            "kind": INDEX_DIR,
+            "rows": pq.ParquetFile(path).metadata.num_rows,
+            "bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
+        for path in sorted((run_dir / INDEX_DIR).glob("*.parquet"))
+    ]
     elapsed = time.monotonic() - started
     record = {
         "format": "corpusaudit-run/1",
@@ -219,8 +267,9 @@ def run_audit(
         "detectors": [detector.describe() for detector in detectors],
         "input_base": str(config.base_dir),
         "inputs": inputs,
+        "units": [unit.to_row() | {"path": unit.display_path} for unit in units],
         "counts": counts,
-        "outputs": sorted(files.to_pylist(), key=lambda entry: entry["path"]),
+        "outputs": sorted(files.to_pylist() + index_files, key=lambda entry: entry["path"]),
         "ledger_files": [{"path": path, "sha256": digest} for path, digest in sorted(ledger_hashes.items())],
         "ledger_merkle_root": merkle_root(ledger_hashes),
     }

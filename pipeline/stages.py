@@ -23,6 +23,11 @@ from schemas.document import DOCUMENT_SCHEMA, RECORD_BITS, SHARD_SCHEMA
 from schemas.ledger import COUNT_NAMES, LEDGER_SCHEMA, Action
 
 GROUP_KEY = "_gkey"
+INDEX_DIR = "index"
+MINHASH_SIG = "dedup.minhash_sig"
+MINHASH_BANDS = "dedup.minhash_bands"
+INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("sig", pa.binary()), ("bands", pa.list_(pa.string()))])
+"""A released document's MinHash signature and band keys; see ``pipeline.near_duplicates``."""
 DEST_SHARDS = "shards"
 DEST_QUARANTINE = "quarantine"
 DESTINATIONS = (DEST_SHARDS, DEST_QUARANTINE)
@@ -257,6 +262,11 @@ def ledger_path(unit: int) -> str:
     return f"ledger/part-{unit:06d}.parquet"
 
 
+def index_path(unit: int) -> str:
+    """The signature index of a unit's kept documents, which later runs deduplicate against."""
+    return f"{INDEX_DIR}/part-{unit:06d}.parquet"
+
+
 @dataclass(frozen=True)
 class LedgerStage:
     """Write one unit's ledger part and assign its surviving documents to shards.
@@ -301,7 +311,25 @@ class LedgerStage:
             ],
             schema=LEDGER_SCHEMA,
         )  # fmt: skip
-        CompletedFiles(self.run_dir).write(ledger_path(unit), parquet_bytes(ledger), ledger.num_rows)
+        files = CompletedFiles(self.run_dir)
+        files.write(ledger_path(unit), parquet_bytes(ledger), ledger.num_rows)
+        if MINHASH_SIG in group.column_names:
+            released = group.filter(
+                pc.and_(
+                    pc.fill_null(pc.equal(group.column("_dest"), DEST_SHARDS), False),
+                    pc.is_valid(group[MINHASH_SIG]),
+                )
+            )
+            index = pa.table(
+                {
+                    "doc_id": released["doc_id"],
+                    "sig": released[MINHASH_SIG],
+                    "bands": released[MINHASH_BANDS],
+                },
+                schema=INDEX_SCHEMA,
+            )
+            if index.num_rows:
+                files.write(index_path(unit), parquet_bytes(index), index.num_rows)
         kept = group.append_column("_shard", shard_array).filter(pc.is_valid(shard_array))
         return conform(kept, SHARD_ROW_SCHEMA)
 

@@ -77,7 +77,11 @@ class DetectorSpec(BaseModel):
 
 
 def _default_detectors() -> list[DetectorSpec]:
-    return [DetectorSpec(name="quality.language"), DetectorSpec(name="dedup.exact")]
+    return [
+        DetectorSpec(name="quality.language"),
+        DetectorSpec(name="dedup.exact"),
+        DetectorSpec(name="dedup.minhash"),
+    ]
 
 
 class AuditConfig(BaseModel):

@@ -51,8 +51,14 @@ def test_counts_match_an_independent_pass_over_the_corpus(
         row["doc_id"]: (row["rule_id"], json.loads(row["evidence"]).get("dedup.exact_dup_of"))
         for row in ledger
     }
-    assert actual == expected
-    dropped = sum(1 for rule, _ in expected.values() if rule != "default")
+    # near duplicates are documents the independent pass keeps; every other decision must agree
+    near = {doc_id for doc_id, (rule, _) in actual.items() if rule == "near-duplicate"}
+    assert all(expected[doc_id] == ("default", None) for doc_id in near)
+    assert {k: v for k, v in actual.items() if k not in near} == {
+        k: v for k, v in expected.items() if k not in near
+    }
+    assert 10 <= len(near) <= 40  # reworded bug titles and wine reviews ("Corked. Not Rated")
+    dropped = sum(1 for rule, _ in expected.values() if rule != "default") + len(near)
     expected_counts = {"read": 15_235, "kept": 15_235 - dropped, "redacted": 0, "dropped": dropped}
     assert local_run.record["counts"] == {**expected_counts, "quarantined": 0, "error": 0}
 

@@ -57,6 +57,10 @@ class Engine(ABC):
         calls) and splits them itself; keys are never null.
         """
 
+    @abstractmethod
+    def union(self, first: Any, second: Any) -> Any:
+        """All rows of two datasets of the same schema (a join is a union then a ``group_by_key``)."""
+
     def materialize(self, dataset: Any) -> Any:
         """Compute ``dataset`` once so that later stages reuse it instead of recomputing it."""
         return dataset

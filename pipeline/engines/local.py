@@ -81,6 +81,7 @@ def _bucket_of(values: list[Any], buckets: int) -> list[int]:
 
 def _scatter_task(args: tuple[Path, str, int, Path, pa.Schema]) -> int:
     source, key, buckets, out_dir, schema = args
+    out_dir.mkdir()
     writers: dict[int, Any] = {}
     sinks: list[Any] = []
     try:
@@ -88,7 +89,7 @@ def _scatter_task(args: tuple[Path, str, int, Path, pa.Schema]) -> int:
             assignment = pa.array(_bucket_of(table.column(key).to_pylist(), buckets), pa.int64())
             for bucket in set(assignment.to_pylist()):
                 if bucket not in writers:
-                    sink = pa.OSFile(str(out_dir / f"bucket-{bucket:05d}--{source.stem}.arrow"), "wb")
+                    sink = pa.OSFile(str(out_dir / f"bucket-{bucket:05d}.arrow"), "wb")
                     sinks.append(sink)
                     writers[bucket] = pa.ipc.new_stream(sink, schema)
                 writers[bucket].write_table(table.filter(pc.equal(assignment, bucket)))
@@ -168,7 +169,7 @@ class LocalEngine(Engine):
 
     def map_batches(self, dataset: LocalDataset, fn: TableFn, schema: pa.Schema, label: str) -> LocalDataset:
         out_dir = self._stage_dir(label)
-        jobs = [(fn, path, out_dir / path.name, schema) for path in dataset.files]
+        jobs = [(fn, path, out_dir / f"part-{i:05d}.arrow", schema) for i, path in enumerate(dataset.files)]
         self._run(label, _map_task, jobs)
         return LocalDataset(tuple(job[2] for job in jobs), schema)
 
@@ -179,16 +180,22 @@ class LocalEngine(Engine):
         self._run(
             f"{label} shuffle",
             _scatter_task,
-            [(path, key, self.partitions, scatter_dir, dataset.schema) for path in dataset.files],
+            [
+                (path, key, self.partitions, scatter_dir / f"{i:05d}", dataset.schema)
+                for i, path in enumerate(dataset.files)
+            ],
         )
         out_dir = self._stage_dir(label)
         jobs = []
         for bucket in range(self.partitions):
-            sources = sorted(scatter_dir.glob(f"bucket-{bucket:05d}--*.arrow"))
+            sources = sorted(scatter_dir.glob(f"*/bucket-{bucket:05d}.arrow"))
             jobs.append((sources, fn, out_dir / f"part-{bucket:05d}.arrow", schema))
         self._run(label, _gather_task, jobs)
         shutil.rmtree(scatter_dir, ignore_errors=True)
         return LocalDataset(tuple(job[2] for job in jobs), schema)
+
+    def union(self, first: LocalDataset, second: LocalDataset) -> LocalDataset:
+        return LocalDataset(first.files + second.files, first.schema)
 
     def collect(self, dataset: LocalDataset, schema: pa.Schema) -> pa.Table:
         tables = [table for path in dataset.files for table in _iter_file(path)]

@@ -90,6 +90,9 @@ class RayEngine(Engine):
         # calls: after a sort every block holds whole key ranges, and the stages split groups.
         return dataset.sort(key).map_batches(_as_function(fn), batch_format="pyarrow", batch_size=None)
 
+    def union(self, first: ray.data.Dataset, second: ray.data.Dataset) -> ray.data.Dataset:
+        return first.union(second)
+
     def materialize(self, dataset: ray.data.Dataset) -> ray.data.Dataset:
         return dataset.materialize()
 

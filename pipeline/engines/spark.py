@@ -142,6 +142,9 @@ class SparkEngine(Engine):
         grouped = dataset.repartition(self.partitions, key).sortWithinPartitions(key)
         return grouped.mapInArrow(_CompleteGroups(fn, key), spark_schema(schema))
 
+    def union(self, first: DataFrame, second: DataFrame) -> DataFrame:
+        return first.unionByName(second)
+
     def materialize(self, dataset: DataFrame) -> DataFrame:
         dataset = dataset.persist()
         dataset.count()
