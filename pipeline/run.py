@@ -197,6 +197,7 @@ def run_audit(
         engine_partitions,
         work_dir,
         progress=progress,
+        shuffle_bucket_bytes=audit.engine.shuffle_bucket_bytes,
         ray_address=audit.engine.ray_address,
         spark_master=audit.engine.spark_master,
     ) as runner:

@@ -65,6 +65,11 @@ class EngineSpec(BaseModel):
 
     name: EngineName = "local"
     partitions: int = Field(default=0, ge=0, description="0 means one per CPU core")
+    shuffle_bucket_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        gt=0,
+        description="local engine: most bytes of shuffled rows one worker holds",
+    )
     ray_address: str | None = None
     spark_master: str | None = None
 

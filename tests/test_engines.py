@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from pipeline.engines.local import LocalDataset, LocalEngine
 from tests.conftest import DEMO_CONFIG
-from tests.runs import audit, output_digests
+from tests.runs import audit, demo_variant, output_digests
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +43,15 @@ def test_distributed_engines_write_byte_identical_output(
     assert output_digests(run.run_dir) == reference[0]
     assert run.record["ledger_merkle_root"] == reference[1]["ledger_merkle_root"]
     assert run.record["counts"] == reference[1]["counts"]
+
+
+def test_a_small_shuffle_budget_spreads_groups_over_more_buckets_with_the_same_output(
+    tmp_path: Path, reference: tuple[dict[str, str], dict]
+) -> None:
+    config = demo_variant(tmp_path, **{"limits:": "engine: {shuffle_bucket_bytes: 8192}\nlimits:"})
+    engine = LocalEngine(2, tmp_path / "probe", shuffle_bucket_bytes=8192)
+    sized = tmp_path / "sized.arrow"
+    sized.write_bytes(b"x" * 100_000)
+    assert engine.bucket_count(LocalDataset((sized,), pa.schema([]))) == 13
+    run = audit(config, tmp_path / "run", partitions=2)
+    assert output_digests(run.run_dir) == reference[0]

@@ -81,14 +81,14 @@ def test_star_rounds_find_the_same_components_as_union_find(tmp_path: Path, seed
     assert {node: root for node, root in expected.items() if node != root} == found
 
 
-def _write_corpus(folder: Path, records: list[dict], previous: str = "") -> Path:
+def _write_corpus(folder: Path, records: list[dict], previous: str = "", keeper: str = "earliest") -> Path:
     (folder / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (folder / "policy.yaml").write_text(POLICY)
     (folder / "sources.yaml").write_text(
         "sources:\n  - {id: web, kind: web-crawl, license: CC-BY-4.0, collection_record: test crawl,"
         " jurisdiction: US, collected_at: 2026-01-01}\n"
     )
-    params = f"{{previous_indexes: [{previous}]}}" if previous else "{}"
+    params = f"{{keeper: {keeper}, previous_indexes: [{previous}]}}"
     (folder / "audit.yaml").write_text(
         "sources: sources.yaml\npolicy: policy.yaml\ninputs:\n  - {source: web, paths: [corpus.jsonl]}\n"
         "detectors:\n  - {name: quality.language}\n  - {name: dedup.exact}\n"
@@ -163,3 +163,14 @@ def test_a_later_run_drops_what_an_earlier_release_already_holds(tmp_path: Path)
     assert april["web/a-repeat"]["rule_id"] == "near-duplicate"
     assert april["web/a-repeat"]["evidence"]["dedup.near_dup_of"] == "web/m-1"
     assert april["web/a-new"]["action"] == "keep"
+
+
+@pytest.mark.parametrize(("keeper", "expected"), [("earliest", "web/short"), ("longest", "web/long")])
+def test_keeper_rule_decides_which_copy_stays(tmp_path: Path, keeper: str, expected: str) -> None:
+    speech = _speeches()[0]
+    records = [{"id": "short", "text": speech}, {"id": "long", "text": speech + " God bless America."}]
+    ledger = _ledger(audit(_write_corpus(tmp_path, records, keeper=keeper), tmp_path / "run", partitions=1))
+    other = "web/long" if expected == "web/short" else "web/short"
+    assert ledger[expected]["action"] == "keep"
+    assert ledger[other]["evidence"]["dedup.near_dup_of"] == expected
+    assert ledger[other]["evidence"]["dedup.near_cluster"] == "web/short"  # the cluster id never moves

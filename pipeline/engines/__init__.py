@@ -14,6 +14,7 @@ def make_engine(
     work_dir: Path,
     *,
     progress: bool = True,
+    shuffle_bucket_bytes: int = 256 << 20,
     ray_address: str | None = None,
     spark_master: str | None = None,
 ) -> Engine:
@@ -22,7 +23,7 @@ def make_engine(
     if name == "local":
         from pipeline.engines.local import LocalEngine
 
-        return LocalEngine(partitions, work_dir, progress=progress)
+        return LocalEngine(partitions, work_dir, progress=progress, shuffle_bucket_bytes=shuffle_bucket_bytes)
     if name == "ray":
         from pipeline.engines.ray import RayEngine
 

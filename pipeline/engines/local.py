@@ -113,8 +113,11 @@ class LocalEngine(Engine):
 
     name = "local"
 
-    def __init__(self, partitions: int, work_dir: Path, progress: bool = True) -> None:
+    def __init__(
+        self, partitions: int, work_dir: Path, progress: bool = True, shuffle_bucket_bytes: int = 256 << 20
+    ) -> None:
         super().__init__(partitions)
+        self.shuffle_bucket_bytes = shuffle_bucket_bytes
         self.work_dir = work_dir / "local"
         self.progress = progress
         self._pool: Any = None
@@ -177,22 +180,31 @@ class LocalEngine(Engine):
         self, dataset: LocalDataset, key: str, fn: TableFn, schema: pa.Schema, label: str
     ) -> LocalDataset:
         scatter_dir = self._stage_dir(f"{label}-shuffle")
+        buckets = self.bucket_count(dataset)
         self._run(
             f"{label} shuffle",
             _scatter_task,
             [
-                (path, key, self.partitions, scatter_dir / f"{i:05d}", dataset.schema)
+                (path, key, buckets, scatter_dir / f"{i:05d}", dataset.schema)
                 for i, path in enumerate(dataset.files)
             ],
         )
         out_dir = self._stage_dir(label)
         jobs = []
-        for bucket in range(self.partitions):
+        for bucket in range(buckets):
             sources = sorted(scatter_dir.glob(f"*/bucket-{bucket:05d}.arrow"))
             jobs.append((sources, fn, out_dir / f"part-{bucket:05d}.arrow", schema))
         self._run(label, _gather_task, jobs)
         shutil.rmtree(scatter_dir, ignore_errors=True)
         return LocalDataset(tuple(job[2] for job in jobs), schema)
+
+    def bucket_count(self, dataset: LocalDataset) -> int:
+        """Enough shuffle buckets that one bucket (what one worker holds at once) stays in budget.
+
+        A single key group larger than the budget still arrives whole: groups are never split.
+        """
+        total = sum(path.stat().st_size for path in dataset.files if path.exists())
+        return max(self.partitions, -(-total // self.shuffle_bucket_bytes))
 
     def union(self, first: LocalDataset, second: LocalDataset) -> LocalDataset:
         return LocalDataset(first.files + second.files, first.schema)
