@@ -1,9 +1,10 @@
 """Near-duplicate clustering as a global stage, on any engine.
 
 1. Every document with a MinHash signature is emitted once per LSH band key.
-2. Documents sharing a band key meet in one group; candidate pairs are *verified* (estimated
-   Jaccard of the full signatures at or above the threshold) before they become edges, so
-   false positives of the banding never merge clusters.
+2. Documents sharing a band key meet in one group and become candidate pairs; each pair then
+   meets both signatures (two keyed joins) and becomes an edge only if the estimated Jaccard of
+   the full signatures reaches the threshold, so false positives of the banding never merge
+   clusters.
 3. Connected components of the edge list by alternating large-star and small-star rounds
    (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC 2014). Each round is a
    ``group_by_key`` on the edge list; the driver only reads a checksum of the edges to see when
@@ -32,14 +33,15 @@ from detectors.dedup.minhash import MinHashDetector, estimated_jaccard
 from pipeline.engines.base import Engine
 from pipeline.stages import INDEX_SCHEMA, MINHASH_BANDS, MINHASH_SIG, conform, extend_schema, iter_groups
 
-SIG = MINHASH_SIG
-BANDS = MINHASH_BANDS
 NEAR_FIELDS = [
     pa.field("dedup.near_cluster", pa.string()),
     pa.field("dedup.near_dup_of", pa.string()),
     pa.field("dedup.near_jaccard", pa.float64()),
 ]
-BAND_SCHEMA = pa.schema([("band_key", pa.string()), ("ordinal", pa.int64()), ("sig", pa.binary())])
+BAND_SCHEMA = pa.schema([("band_key", pa.string()), ("ordinal", pa.int64())])
+VERIFY_SCHEMA = pa.schema(
+    [("key", pa.int64()), ("other", pa.int64()), ("sig", pa.binary()), ("other_sig", pa.binary())]
+)
 EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
 CHECKSUM_SCHEMA = pa.schema([("edges", pa.int64()), ("digest", pa.int64())])
 MEMBER_SCHEMA = pa.schema(
@@ -57,40 +59,115 @@ class BandRowsStage:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, self.in_schema)
-        table = table.filter(pc.is_valid(table[SIG]))
-        bands = table[BANDS].combine_chunks()
+        table = table.filter(pc.is_valid(table[MINHASH_SIG]))
+        bands = table[MINHASH_BANDS].combine_chunks()
         parents = pc.list_parent_indices(bands)
         rows = pa.table(
             {
                 "band_key": pc.list_flatten(bands),
                 "ordinal": pc.take(table["ordinal"], parents),
-                "sig": pc.take(table[SIG], parents),
             }
         )
         return conform(rows, BAND_SCHEMA)
 
 
 @dataclass(frozen=True)
-class CandidateEdgesStage:
-    """Verified edges inside each band bucket: pairs whose estimated Jaccard meets the threshold."""
+class CandidatePairsStage:
+    """Unverified candidate pairs (smaller ordinal first) of documents sharing a band key.
 
-    threshold: float
+    Band rows carry no signatures (a signature per band would multiply the shuffled bytes by the
+    band count); pairs are verified after they meet their two signatures.
+    """
 
     def __call__(self, groups: pa.Table) -> pa.Table:
         us: list[int] = []
         vs: list[int] = []
         for bucket in iter_groups(conform(groups, BAND_SCHEMA), "band_key"):
-            if bucket.num_rows < 2:
-                continue
             ordinals = bucket.column("ordinal").to_pylist()
-            sigs = bucket.column("sig").to_pylist()
             firsts = range(len(ordinals)) if len(ordinals) <= ALL_PAIRS_LIMIT else range(1)
             for i in firsts:
                 for j in range(i + 1, len(ordinals)):
-                    if ordinals[i] != ordinals[j] and estimated_jaccard(sigs[i], sigs[j]) >= self.threshold:
+                    if ordinals[i] != ordinals[j]:
                         us.append(ordinals[i])
                         vs.append(ordinals[j])
-        return pa.table({"u": pa.array(us, pa.int64()), "v": pa.array(vs, pa.int64())})
+        return pa.table(
+            {
+                "key": pa.array(us, pa.int64()),
+                "other": pa.array(vs, pa.int64()),
+                "sig": pa.nulls(len(us), pa.binary()),
+                "other_sig": pa.nulls(len(us), pa.binary()),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SignatureRowsStage:
+    """Each document's signature as a verification row keyed by its ordinal."""
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        table = conform(table, MEMBER_SCHEMA)
+        n = table.num_rows
+        return pa.table(
+            {
+                "key": table["ordinal"],
+                "other": pa.nulls(n, pa.int64()),
+                "sig": table["sig"],
+                "other_sig": pa.nulls(n, pa.binary()),
+            },
+            schema=VERIFY_SCHEMA,
+        )
+
+
+@dataclass(frozen=True)
+class VerifyStage:
+    """Verify candidate pairs by estimated Jaccard, meeting each end's signature in turn.
+
+    First pass (groups keyed by the pair's first document): each distinct pair picks up that
+    document's signature and is re-keyed by the second. Second pass: the pair meets the second
+    signature and becomes an edge if the estimated Jaccard reaches the threshold.
+    """
+
+    threshold: float
+    final: bool
+
+    def __call__(self, groups: pa.Table) -> pa.Table:
+        table = conform(groups, VERIFY_SCHEMA)
+        is_pair = pc.is_valid(table["other"])
+        signatures = table.filter(pc.invert(is_pair))
+        pairs = table.filter(is_pair)
+        own = dict(zip(signatures["key"].to_pylist(), signatures["sig"].to_pylist(), strict=True))
+        keys, others, carried = [], [], []
+        for key, other, other_sig in sorted(
+            set(
+                zip(
+                    pairs["key"].to_pylist(),
+                    pairs["other"].to_pylist(),
+                    pairs["other_sig"].to_pylist(),
+                    strict=True,
+                )
+            )
+        ):
+            sig = own.get(key)
+            if sig is None:
+                continue
+            if not self.final:
+                keys.append(other)
+                others.append(key)
+                carried.append(sig)
+            elif estimated_jaccard(sig, other_sig) >= self.threshold:
+                keys.append(min(key, other))
+                others.append(max(key, other))
+        if self.final:
+            return pa.table({"u": pa.array(keys, pa.int64()), "v": pa.array(others, pa.int64())})
+        n = len(keys)
+        return pa.table(
+            {
+                "key": pa.array(keys, pa.int64()),
+                "other": pa.array(others, pa.int64()),
+                "sig": pa.nulls(n, pa.binary()),
+                "other_sig": pa.array(carried, pa.binary()),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -183,7 +260,6 @@ def connected_components(engine: Engine, edges: object, max_rounds: int = 64) ->
 
 
 INDEX_UNIT_SCHEMA = pa.schema([("index", pa.int64()), ("path", pa.string())])
-ATTRIBUTE_FIELDS = ("doc_id", "size", "quality", "sig", "released")
 
 
 def released_ordinal(file_index: int, row: int) -> int:
@@ -217,8 +293,7 @@ class ReleasedBandsStage:
         bands = table["bands"].combine_chunks()
         parents = pc.list_parent_indices(bands)
         rows = pa.table(
-            {"band_key": pc.list_flatten(bands), "ordinal": pc.take(table["ordinal"], parents),
-             "sig": pc.take(table["sig"], parents)}
+            {"band_key": pc.list_flatten(bands), "ordinal": pc.take(table["ordinal"], parents)}
         )  # fmt: skip
         return conform(rows, BAND_SCHEMA)
 
@@ -253,7 +328,7 @@ class AttributesStage:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, self.in_schema)
-        table = table.filter(pc.is_valid(table[SIG]))
+        table = table.filter(pc.is_valid(table[MINHASH_SIG]))
         quality = (
             pc.cast(table[self.quality_column], pa.float64()).combine_chunks()
             if self.quality_column in table.column_names
@@ -262,7 +337,7 @@ class AttributesStage:
         return _member_rows(
             table["ordinal"].combine_chunks(), doc_id=table["doc_id"].combine_chunks(),
             size=pc.utf8_length(table["text"]).cast(pa.int64()).combine_chunks(), quality=quality,
-            sig=table[SIG].combine_chunks(), released=pa.array([False] * table.num_rows, pa.bool_()),
+            sig=table[MINHASH_SIG].combine_chunks(), released=pa.array([False] * table.num_rows, pa.bool_()),
         )  # fmt: skip
 
 
@@ -395,9 +470,28 @@ def cluster_near_duplicates(
             attributes,
             engine.map_batches(released, ReleasedAttributesStage(), MEMBER_SCHEMA, "released attributes"),
         )
+    attributes = engine.materialize(attributes)
+    signature_rows = engine.map_batches(
+        attributes, SignatureRowsStage(), VERIFY_SCHEMA, "near-dup signatures"
+    )
+    candidates = engine.group_by_key(
+        bands, "band_key", CandidatePairsStage(), VERIFY_SCHEMA, "near-dup pairs"
+    )
+    threshold = detector.params.threshold
+    halfway = engine.group_by_key(
+        engine.union(candidates, signature_rows),
+        "key",
+        VerifyStage(threshold, final=False),
+        VERIFY_SCHEMA,
+        "near-dup verify",
+    )
     edges = engine.materialize(
         engine.group_by_key(
-            bands, "band_key", CandidateEdgesStage(detector.params.threshold), EDGE_SCHEMA, "near-dup pairs"
+            engine.union(halfway, signature_rows),
+            "key",
+            VerifyStage(threshold, final=True),
+            EDGE_SCHEMA,
+            "near-dup verify",
         )
     )
     components = connected_components(engine, edges)

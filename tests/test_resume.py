@@ -38,7 +38,8 @@ def _kill_when_first_shard_is_done(config: Path, out: Path) -> None:
     process = subprocess.Popen(_command(config, out), cwd=REPO, start_new_session=True)
     done = out / "_work" / "done" / "shards"
     deadline = time.monotonic() + 300
-    while not (done.exists() and any(done.iterdir())):
+    # a finished marker, not the temporary file it is written through
+    while not (done.exists() and any(not p.name.startswith(".") for p in done.glob("*.json"))):
         assert process.poll() is None, "the run ended before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.005)

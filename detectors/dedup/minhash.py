@@ -23,7 +23,7 @@ import pyarrow as pa
 import xxhash
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detector
 
@@ -38,7 +38,14 @@ class MinHashParams(BaseModel):
     threshold: float = Field(
         default=0.8, gt=0.0, lt=1.0, description="Jaccard similarity of a near duplicate"
     )
-    num_perm: int = Field(default=128, ge=16, le=1024)
+    num_perm: int = Field(default=512, ge=16, le=1024, description="more permutations, less estimation noise")
+    band_threshold: float | None = Field(
+        default=0.7,
+        gt=0.0,
+        lt=1.0,
+        description="the similarity the LSH bands are tuned for (None: threshold); lower finds more "
+        "candidates, all verified against threshold, so recall rises at little cost in precision",
+    )
     ngram: int = Field(default=5, ge=1, le=32)
     unit: Literal["auto", "word", "char"] = Field(
         default="auto", description="auto: character n-grams for mostly unsegmented scripts, else words"
@@ -52,6 +59,12 @@ class MinHashParams(BaseModel):
         default_factory=list,
         description="earlier run folders (or index files) whose documents count as released",
     )
+
+    @model_validator(mode="after")
+    def _bands_not_above_threshold(self) -> MinHashParams:
+        if self.band_threshold is not None and self.band_threshold > self.threshold:
+            raise ValueError("band_threshold above threshold would miss pairs the threshold accepts")
+        return self
 
 
 @cache
@@ -69,9 +82,10 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def shingle_unit(text: str, unit: str) -> str:
     if unit != "auto":
         return unit
-    letters = [ch for ch in text[:2000] if not ch.isspace()]
-    unsegmented = sum(1 for ch in letters if _UNSEGMENTED.match(ch))
-    return "char" if letters and unsegmented * 2 >= len(letters) else "word"
+    sample = text[:2000]
+    letters = len(sample) - sum(1 for ch in sample if ch.isspace())
+    unsegmented = len(_UNSEGMENTED.findall(sample))
+    return "char" if letters and unsegmented * 2 >= letters else "word"
 
 
 def shingles(text: str, ngram: int, unit: str) -> list[str]:
@@ -156,7 +170,7 @@ class MinHashDetector(Detector):
         ]
 
     def bands(self) -> tuple[int, int]:
-        return lsh_bands(self.params.threshold, self.params.num_perm)
+        return lsh_bands(self.params.band_threshold or self.params.threshold, self.params.num_perm)
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
         texts = batch.column("text").to_pylist()
