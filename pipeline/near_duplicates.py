@@ -90,13 +90,8 @@ class CandidatePairsStage:
                     if ordinals[i] != ordinals[j]:
                         us.append(ordinals[i])
                         vs.append(ordinals[j])
-        return pa.table(
-            {
-                "key": pa.array(us, pa.int64()),
-                "other": pa.array(vs, pa.int64()),
-                "sig": pa.nulls(len(us), pa.binary()),
-                "other_sig": pa.nulls(len(us), pa.binary()),
-            }
+        return with_nulls(
+            {"key": pa.array(us, pa.int64()), "other": pa.array(vs, pa.int64())}, VERIFY_SCHEMA, len(us)
         )
 
 
@@ -106,16 +101,7 @@ class SignatureRowsStage:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, MEMBER_SCHEMA)
-        n = table.num_rows
-        return pa.table(
-            {
-                "key": table["ordinal"],
-                "other": pa.nulls(n, pa.int64()),
-                "sig": table["sig"],
-                "other_sig": pa.nulls(n, pa.binary()),
-            },
-            schema=VERIFY_SCHEMA,
-        )
+        return with_nulls({"key": table["ordinal"], "sig": table["sig"]}, VERIFY_SCHEMA, table.num_rows)
 
 
 @dataclass(frozen=True)
@@ -159,15 +145,12 @@ class VerifyStage:
                 others.append(max(key, other))
         if self.final:
             return pa.table({"u": pa.array(keys, pa.int64()), "v": pa.array(others, pa.int64())})
-        n = len(keys)
-        return pa.table(
-            {
-                "key": pa.array(keys, pa.int64()),
-                "other": pa.array(others, pa.int64()),
-                "sig": pa.nulls(n, pa.binary()),
-                "other_sig": pa.array(carried, pa.binary()),
-            }
-        )
+        columns = {
+            "key": pa.array(keys, pa.int64()),
+            "other": pa.array(others, pa.int64()),
+            "other_sig": pa.array(carried, pa.binary()),
+        }
+        return with_nulls(columns, VERIFY_SCHEMA, len(keys))
 
 
 @dataclass(frozen=True)
@@ -298,13 +281,16 @@ class ReleasedBandsStage:
         return conform(rows, BAND_SCHEMA)
 
 
+def with_nulls(columns: dict[str, pa.Array | pa.ChunkedArray], schema: pa.Schema, rows: int) -> pa.Table:
+    """A table of ``schema`` from the given columns, every other column null."""
+    return pa.Table.from_pydict(
+        {f.name: columns[f.name] if f.name in columns else pa.nulls(rows, f.type) for f in schema},
+        schema=schema,
+    )
+
+
 def _member_rows(ordinals: pa.Array, **columns: pa.Array) -> pa.Table:
-    n = len(ordinals)
-    values = {"ordinal": ordinals}
-    for field in MEMBER_SCHEMA:
-        if field.name != "ordinal":
-            values[field.name] = columns.get(field.name, pa.nulls(n, field.type))
-    return pa.table(values, schema=MEMBER_SCHEMA)
+    return with_nulls({"ordinal": ordinals, **columns}, MEMBER_SCHEMA, len(ordinals))
 
 
 @dataclass(frozen=True)
@@ -419,13 +405,7 @@ class WidenStage:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, self.in_schema)
-        columns = {
-            field.name: table[field.name]
-            if field.name in table.column_names
-            else pa.nulls(table.num_rows, field.type)
-            for field in self.out_schema
-        }
-        return pa.Table.from_pydict(columns, schema=self.out_schema)
+        return with_nulls({name: table[name] for name in table.column_names}, self.out_schema, table.num_rows)
 
 
 @dataclass(frozen=True)
