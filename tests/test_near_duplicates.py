@@ -88,7 +88,7 @@ def _write_corpus(folder: Path, records: list[dict], previous: str = "", keeper:
         "sources:\n  - {id: web, kind: web-crawl, license: CC-BY-4.0, collection_record: test crawl,"
         " jurisdiction: US, collected_at: 2026-01-01}\n"
     )
-    params = f"{{keeper: {keeper}, previous_indexes: [{previous}]}}"
+    params = f"{{keeper: {keeper}, quality_column: quality.chars, previous_indexes: [{previous}]}}"
     (folder / "audit.yaml").write_text(
         "sources: sources.yaml\npolicy: policy.yaml\ninputs:\n  - {source: web, paths: [corpus.jsonl]}\n"
         "detectors:\n  - {name: quality.language}\n  - {name: dedup.exact}\n"
@@ -165,7 +165,9 @@ def test_a_later_run_drops_what_an_earlier_release_already_holds(tmp_path: Path)
     assert april["web/a-new"]["action"] == "keep"
 
 
-@pytest.mark.parametrize(("keeper", "expected"), [("earliest", "web/short"), ("longest", "web/long")])
+@pytest.mark.parametrize(
+    ("keeper", "expected"), [("earliest", "web/short"), ("longest", "web/long"), ("quality", "web/long")]
+)
 def test_keeper_rule_decides_which_copy_stays(tmp_path: Path, keeper: str, expected: str) -> None:
     speech = _speeches()[0]
     records = [{"id": "short", "text": speech}, {"id": "long", "text": speech + " God bless America."}]
