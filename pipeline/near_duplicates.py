@@ -82,7 +82,11 @@ class CandidatePairsStage:
     def __call__(self, groups: pa.Table) -> pa.Table:
         us: list[int] = []
         vs: list[int] = []
-        for bucket in iter_groups(conform(groups, BAND_SCHEMA), "band_key"):
+        table = conform(groups, BAND_SCHEMA)
+        # nearly every band key is held by one document: drop those before splitting into groups
+        counts = table.group_by("band_key").aggregate([("ordinal", "count")])
+        shared = counts.filter(pc.greater(counts["ordinal_count"], 1))["band_key"].combine_chunks()
+        for bucket in iter_groups(table.filter(pc.is_in(table["band_key"], value_set=shared)), "band_key"):
             ordinals = bucket.column("ordinal").to_pylist()
             firsts = range(len(ordinals)) if len(ordinals) <= ALL_PAIRS_LIMIT else range(1)
             for i in firsts:

@@ -12,7 +12,6 @@ that share a band (and are verified to be similar) is a global stage of the pipe
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from functools import cache
@@ -29,6 +28,8 @@ from detectors.base import Detector
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _UNSEGMENTED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\uac00-\ud7af]")
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_FINAL = np.uint64(0xFF51AFD7ED558CCD)
 _CHUNK_SHINGLES = 1 << 18  # shingles hashed per numpy step: bounds the (num_perm x chunk) matrix
 
 
@@ -138,13 +139,30 @@ def signatures(shingle_sets: list[list[str]], num_perm: int, seed: int) -> np.nd
     return result
 
 
+def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """``(documents, bands)`` 64-bit hashes of each band's rows, for a whole batch at once.
+
+    A collision only adds a candidate pair, and every candidate is verified against the full
+    signatures, so a fast non-cryptographic mix is enough.
+    """
+    with np.errstate(over="ignore"):
+        hashes = np.zeros((signatures.shape[0], bands), dtype=np.uint64)
+        for row in range(rows):
+            column = signatures[:, row : bands * rows : rows].astype(np.uint64)
+            hashes = (hashes ^ column) * _MIX
+        hashes ^= hashes >> np.uint64(33)
+        hashes *= _FINAL
+        return hashes ^ (hashes >> np.uint64(33))
+
+
+def _keys(hashes: np.ndarray) -> list[str]:
+    """Band index first, so equal rows in different bands never share a bucket."""
+    return [f"{band:03d}:{value:016x}" for band, value in enumerate(hashes)]
+
+
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[str]:
-    """One key per band: the band index and a hash of its rows, so equal bands meet in one bucket."""
-    keys = []
-    for band in range(bands):
-        digest = hashlib.blake2b(signature[band * rows : (band + 1) * rows].tobytes(), digest_size=12)
-        keys.append(f"{band:03d}:{digest.hexdigest()}")
-    return keys
+    """One key per band of one signature: the band index and the hash of its rows."""
+    return _keys(band_hashes(signature[None, :], bands, rows)[0])
 
 
 def estimated_jaccard(first: bytes, second: bytes) -> float:
@@ -179,10 +197,11 @@ class MinHashDetector(Detector):
         bands, rows = self.bands()
         sig_values: list[bytes | None] = []
         band_values: list[list[str] | None] = []
-        for shingle_set, sig in zip(sets, sigs, strict=True):
+        hashes = band_hashes(sigs, bands, rows)
+        for shingle_set, sig, sig_hashes in zip(sets, sigs, hashes, strict=True):
             if shingle_set:
                 sig_values.append(sig.tobytes())
-                band_values.append(band_keys(sig, bands, rows))
+                band_values.append(_keys(sig_hashes))
             else:
                 sig_values.append(None)
                 band_values.append(None)
