@@ -435,6 +435,7 @@ def cluster_near_duplicates(
     engine: Engine, dataset: object, schema: pa.Schema, detector: MinHashDetector, previous: list[Path]
 ) -> tuple[object, pa.Schema]:
     """Annotate every near-duplicate with its cluster, keeper and similarity; see the module doc."""
+    dataset = engine.materialize(dataset)  # read three times below; computed once
     bands = engine.map_batches(dataset, BandRowsStage(schema), BAND_SCHEMA, "near-dup bands")
     attributes = engine.map_batches(
         dataset, AttributesStage(schema, detector.params.quality_column), MEMBER_SCHEMA, "near-dup attributes"
