@@ -247,6 +247,7 @@ def connected_components(engine: Engine, edges: object, max_rounds: int = 64) ->
 
 
 INDEX_UNIT_SCHEMA = pa.schema([("index", pa.int64()), ("path", pa.string())])
+RELEASED_SCHEMA = extend_schema(INDEX_SCHEMA, [pa.field("ordinal", pa.int64())])
 
 
 def released_ordinal(file_index: int, row: int) -> int:
@@ -256,7 +257,7 @@ def released_ordinal(file_index: int, row: int) -> int:
 
 @dataclass(frozen=True)
 class ReleasedRowsStage:
-    """Read earlier runs' index files as band rows plus attribute rows (a ``read`` function)."""
+    """Read earlier runs' index files, each row with its released ordinal (a ``read`` function)."""
 
     def __call__(self, units: pa.Table) -> Iterator[pa.Table]:
         for unit in conform(units, INDEX_UNIT_SCHEMA).to_pylist():
@@ -264,13 +265,7 @@ class ReleasedRowsStage:
             ordinals = pa.array(
                 [released_ordinal(unit["index"], row) for row in range(index.num_rows)], pa.int64()
             )
-            yield conform(
-                index.append_column("ordinal", ordinals),
-                extend_schema(INDEX_SCHEMA, [pa.field("ordinal", pa.int64())]),
-            )
-
-
-RELEASED_SCHEMA = extend_schema(INDEX_SCHEMA, [pa.field("ordinal", pa.int64())])
+            yield conform(index.append_column("ordinal", ordinals), RELEASED_SCHEMA)
 
 
 @dataclass(frozen=True)
