@@ -7,10 +7,11 @@ from typing import Any
 from detectors.base import Detector, GlobalDetector
 from detectors.dedup.exact import ExactDedup
 from detectors.dedup.minhash import MinHashDetector
+from detectors.pii import PiiDetector
 from detectors.quality.language import LanguageDetector
 
 REGISTRY: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (LanguageDetector, ExactDedup, MinHashDetector)
+    cls.name: cls for cls in (LanguageDetector, ExactDedup, MinHashDetector, PiiDetector)
 }
 
 

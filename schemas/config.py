@@ -86,6 +86,7 @@ def _default_detectors() -> list[DetectorSpec]:
         DetectorSpec(name="quality.language"),
         DetectorSpec(name="dedup.exact"),
         DetectorSpec(name="dedup.minhash"),
+        DetectorSpec(name="pii"),
     ]
 
 

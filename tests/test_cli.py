@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_validate_accepts_the_demo_config() -> None:
     result = runner.invoke(app, ["validate", str(DEMO_CONFIG)])
     assert result.exit_code == 0, result.output
-    assert "valid (6 inputs, 6 rules)" in result.output
+    assert "valid (6 inputs, 9 rules)" in result.output
 
 
 def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:
@@ -32,11 +32,11 @@ def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_policy_naming_an_unknown_column_fails_before_reading(tmp_path: Path) -> None:
     policy = tmp_path / "strict-policy.yaml"
-    policy.write_text("rules:\n  - {id: pii, when: 'pii.count > 0', action: drop, reason: no pii}\n")
+    policy.write_text("rules:\n  - {id: harm, when: 'harm.score > 0.5', action: drop, reason: harmful}\n")
     config = demo_variant(tmp_path, **{"policy: policy.yaml": f"policy: {policy.name}"})
     result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "rules[0].when: unknown column 'pii.count'" in result.output
+    assert "rules[0].when: unknown column 'harm.score'" in result.output
     assert not (tmp_path / "out").exists()
 
 
@@ -55,7 +55,7 @@ def test_job_entry_point_runs_and_report_rebuilds_the_datasheet(tmp_path: Path) 
         text=True,
         check=True,
     )
-    assert "206 read, 181 kept, 0 redacted, 12 dropped, 6 quarantined, 7 error" in completed.stdout
+    assert "213 read, 181 kept, 4 redacted, 15 dropped, 6 quarantined, 7 error" in completed.stdout
     datasheet = out / "datasheet.md"
     original = datasheet.read_text()
     datasheet.unlink()

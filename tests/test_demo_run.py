@@ -56,7 +56,7 @@ def _shard_rows(run: RunResult, kind: str) -> list[dict]:
 
 def test_every_record_is_accounted_for(run: RunResult, ledger: list[dict]) -> None:
     counts = run.record["counts"]
-    assert counts == {"read": 206, "kept": 181, "redacted": 0, "dropped": 12, "quarantined": 6, "error": 7}
+    assert counts == {"read": 213, "kept": 181, "redacted": 4, "dropped": 15, "quarantined": 6, "error": 7}
     assert counts["read"] == sum(v for k, v in counts.items() if k != "read") == len(ledger)
     assert len({row["doc_id"] for row in ledger}) == len(ledger)
     assert [row["ordinal"] for row in ledger] == sorted(row["ordinal"] for row in ledger)
@@ -131,8 +131,8 @@ def test_ledger_holds_no_document_text(run: RunResult, ledger: list[dict]) -> No
 
 def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult) -> None:
     datasheet = (run.run_dir / "datasheet.md").read_text()
-    assert "206 records read: 181 kept, 0 redacted, 12 dropped, 6 quarantined, 7 error." in datasheet
-    assert "| encyclopedia | 50 |" in datasheet and "| submissions | 13 |" in datasheet
+    assert "213 records read: 181 kept, 4 redacted, 15 dropped, 6 quarantined, 7 error." in datasheet
+    assert "| encyclopedia | 50 |" in datasheet and "| submissions | 16 |" in datasheet
     assert "| fr | 7 |" in datasheet
     assert "| `exact-duplicate` | drop | 9 |" in datasheet
     assert "| invalid UTF-8 at byte N | 2 |" in datasheet
@@ -141,8 +141,9 @@ def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult)
 def test_run_record_describes_the_run(run: RunResult) -> None:
     record = json.loads((Path(run.run_dir) / "run.json").read_text())
     assert record["config_sha256"] and record["packages"]["pyarrow"]
-    assert {d["name"] for d in record["detectors"]} == {"quality.language", "dedup.exact", "dedup.minhash"}
-    assert len(record["inputs"]) == 7 + 13 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
+    names = {d["name"] for d in record["detectors"]}
+    assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii"}
+    assert len(record["inputs"]) == 7 + 16 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
     assert all(entry["path"].startswith("corpus/") for entry in record["inputs"])
 
 
@@ -157,7 +158,7 @@ def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
         },
     )
     run = audit(config, tmp_path / "run")
-    assert run.record["counts"]["read"] == 207 and run.record["counts"]["error"] == 8
+    assert run.record["counts"]["read"] == 214 and run.record["counts"]["error"] == 8
     (missing,) = [e for e in run.record["inputs"] if e["sha256"] is None]
     assert (
         missing["path"] == "corpus/reviews/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
@@ -176,3 +177,27 @@ def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
         assert [row["doc_id"] for row in rows] == table["doc_id"].to_pylist()
         assert [row["text"] for row in rows] == table["text"].to_pylist()
     assert verify_run(run.run_dir).ok
+
+
+def test_personal_information_is_redacted_or_dropped_by_the_pii_rules(
+    run: RunResult, ledger: list[dict]
+) -> None:
+    by_id = {row["doc_id"]: row for row in ledger}
+    expected = {
+        "forum/wb-100051": ("pii-redact", {"EMAIL": 1, "PHONE_NUMBER": 1}),
+        "forum/wb-100052": ("pii-redact", {"IP_ADDRESS": 1, "SECRET": 1}),
+        "forum/wb-100053": ("pii-sensitive", {"CREDIT_CARD": 1}),
+        "reviews/nw-r-0043": ("pii-redact", {"PHONE_NUMBER": 1}),
+        "submissions/sub-000114.txt": ("pii-sensitive", {"CN_ID": 1, "CN_MOBILE": 1}),
+        "submissions/sub-000115.txt": ("pii-dense", {"EMAIL": 4, "PHONE_NUMBER": 4}),
+        "submissions/sub-000116.txt": ("pii-redact", {"CN_PLATE": 1, "EMAIL": 1}),
+    }
+    flagged = {doc_id for doc_id, row in by_id.items() if json.loads(row["evidence"]).get("pii.count")}
+    assert flagged == set(expected)
+    for doc_id, (rule, types) in expected.items():
+        assert by_id[doc_id]["rule_id"] == rule
+        assert json.loads(json.loads(by_id[doc_id]["evidence"])["pii.types"]) == types
+    shards = {row["doc_id"]: row["text"] for row in _shard_rows(run, "shards")}
+    assert shards["forum/wb-100051"].endswith("Email <EMAIL> or call <PHONE_NUMBER> after six.")
+    assert "我的车牌是<CN_PLATE>，" in shards["submissions/sub-000116.txt"]
+    assert "AKIAIOSFODNN7EXAMPLE" not in "".join(shards.values())

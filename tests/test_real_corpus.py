@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from detectors.pii import PiiDetector
 from pipeline.run import RunResult
 from schemas.document import content_sha256, normalise_text
 from tests.conftest import NLTK_CORPUS, REPO, require
@@ -32,6 +33,7 @@ def _ledger(run: RunResult) -> list[dict]:
 def test_counts_match_an_independent_pass_over_the_corpus(
     local_run: RunResult, nltk_records: list[dict]
 ) -> None:
+    pii = PiiDetector()
     first_of: dict[str, str] = {}
     expected: dict[str, tuple[str, str | None]] = {}
     for record in nltk_records:
@@ -44,7 +46,16 @@ def test_counts_match_an_independent_pass_over_the_corpus(
             expected[doc_id] = ("exact-duplicate", first_of[key])
         else:
             first_of[key] = doc_id
-            expected[doc_id] = ("default", None)
+            entities = pii.find(record["text"])
+            covered = sum(entity.end - entity.start for entity in entities) / len(record["text"])
+            rule = (
+                "pii-dense"
+                if len(entities) >= 5 and covered >= 0.1
+                else "pii-redact"
+                if entities
+                else "default"
+            )
+            expected[doc_id] = (rule, None)
     ledger = _ledger(local_run)
     assert len(ledger) == len(nltk_records) == 15_235
     actual = {
@@ -53,26 +64,38 @@ def test_counts_match_an_independent_pass_over_the_corpus(
     }
     # near duplicates are documents the independent pass keeps; every other decision must agree
     near = {doc_id for doc_id, (rule, _) in actual.items() if rule == "near-duplicate"}
-    assert all(expected[doc_id] == ("default", None) for doc_id in near)
+    assert all(expected[doc_id][0] in ("default", "pii-redact", "pii-dense") for doc_id in near)
     assert {k: v for k, v in actual.items() if k not in near} == {
         k: v for k, v in expected.items() if k not in near
     }
     assert 10 <= len(near) <= 40  # reworded bug titles and wine reviews ("Corked. Not Rated")
-    dropped = sum(1 for rule, _ in expected.values() if rule != "default") + len(near)
-    expected_counts = {"read": 15_235, "kept": 15_235 - dropped, "redacted": 0, "dropped": dropped}
+    decided = [rule for doc_id, (rule, _) in expected.items() if doc_id not in near]
+    redacted = decided.count("pii-redact")
+    assert 0 < redacted < 20  # a few chat handles written as e-mail addresses, an IP in a bug report
+    dropped = len(decided) - decided.count("default") - redacted + len(near)
+    kept = 15_235 - dropped - redacted
+    expected_counts = {"read": 15_235, "kept": kept, "redacted": redacted, "dropped": dropped}
     assert local_run.record["counts"] == {**expected_counts, "quarantined": 0, "error": 0}
 
 
 def test_shards_hold_the_kept_text_unchanged(local_run: RunResult, nltk_records: list[dict]) -> None:
     text_of = {f"nltk/{record['id']}": record["text"] for record in nltk_records}
+    redacted = {row["doc_id"]: row for row in _ledger(local_run) if row["action"] == "redact"}
     rows = [
         row
         for entry in local_run.record["outputs"]
         if entry["kind"] == "shards"
         for row in pq.read_table(local_run.run_dir / entry["path"], columns=["doc_id", "text"]).to_pylist()
     ]
-    assert len(rows) == local_run.record["counts"]["kept"]
-    assert all(row["text"] == text_of[row["doc_id"]] for row in rows)
+    counts = local_run.record["counts"]
+    assert len(rows) == counts["kept"] + counts["redacted"]
+    assert all(row["text"] == text_of[row["doc_id"]] for row in rows if row["doc_id"] not in redacted)
+    for row in rows:
+        if row["doc_id"] in redacted:
+            spans = json.loads(json.loads(redacted[row["doc_id"]]["evidence"])["pii.spans"])
+            original = text_of[row["doc_id"]]
+            assert row["text"] != original
+            assert all(original[start:end] not in row["text"] for start, end, _, _ in spans)
 
 
 @pytest.mark.slow
