@@ -173,6 +173,8 @@ class LabelledDoc:
 
 
 # --- check rules -------------------------------------------------------------------------------
+# Written here from the standards, not imported from detectors.pii, so that a mistake in the
+# detector's own checks cannot also shape the labels it is scored against.
 
 
 def luhn_ok(digits: str) -> bool:

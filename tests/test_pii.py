@@ -18,6 +18,10 @@ from detectors.pii.analysis import load_analysis, needs_analysis
 from detectors.pii.checksums import cn_resident_id_valid, uscc_valid
 from tests.conftest import NLTK_CORPUS, REPO, require
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from pii_corpus import build, cn_id_check, luhn_complete  # benchmarks/ is not a package
+from pii_quality import failures, score
+
 GB11643_EXAMPLE = "11010519491231002X"  # the example number printed in the standard
 
 
@@ -30,25 +34,12 @@ def pii() -> PiiDetector:
     return PiiDetector()
 
 
-def _with_cn_check(first17: str) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
-
-
-def _with_luhn(prefix: str) -> str:
-    for check in "0123456789":
-        digits = [int(d) for d in prefix + check][::-1]
-        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits))
-        if total % 10 == 0:
-            return prefix + check
-    raise AssertionError("unreachable")
-
-
 def test_check_digits_of_chinese_identifiers() -> None:
     assert cn_resident_id_valid(GB11643_EXAMPLE)
     assert not cn_resident_id_valid(GB11643_EXAMPLE[:-1] + "1")  # wrong check character
-    assert not cn_resident_id_valid(_with_cn_check("11010519491331002"))  # month 13, check digit right
-    assert not cn_resident_id_valid(_with_cn_check("11010520991231002"), today=date(2026, 1, 1))  # unborn
+    month_13, unborn = "11010519491331002", "11010520991231002"
+    assert not cn_resident_id_valid(month_13 + cn_id_check(month_13))  # check digit right, date wrong
+    assert not cn_resident_id_valid(unborn + cn_id_check(unborn), today=date(2026, 1, 1))
     assert uscc_valid("91350100M000100Y43")
     assert not uscc_valid("91350100M000100Y44")
     assert not uscc_valid("91350100M000100O43")  # O is not in the GB 32100 alphabet
@@ -91,7 +82,7 @@ def test_each_recogniser_finds_its_entity_with_exact_offsets(
 def test_unionpay_cards_of_every_length_and_grouping(pii: PiiDetector) -> None:
     rng = random.Random(3)
     for length in (16, 17, 18, 19):
-        card = _with_luhn("62" + "".join(rng.choice("0123456789") for _ in range(length - 3)))
+        card = luhn_complete("62" + "".join(rng.choice("0123456789") for _ in range(length - 3)))
         grouped = " ".join(card[i : i + 4] for i in range(0, length, 4))
         for shown in (card, grouped):
             assert _found(pii, f"银行卡号{shown}。") == [(shown, "CN_BANK_CARD")]
@@ -99,7 +90,7 @@ def test_unionpay_cards_of_every_length_and_grouping(pii: PiiDetector) -> None:
 
 def test_invalid_check_digits_are_not_flagged(pii: PiiDetector) -> None:
     wrong_id = GB11643_EXAMPLE[:-1] + "5"
-    bad_date = _with_cn_check("11010519490230002")  # 30 February
+    bad_date = "11010519490230002" + cn_id_check("11010519490230002")  # 30 February
     texts = [
         f"身份证号{wrong_id}。",
         f"身份证号码：{bad_date}",
@@ -211,16 +202,11 @@ def test_unknown_entity_types_are_config_errors() -> None:
 
 def _labelled_set() -> list:
     require(NLTK_CORPUS)
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from pii_corpus import build  # benchmarks/ is not a package
-
     return build(seed=3, per_type=30)
 
 
 def test_labelled_set_meets_the_goal_without_flagging_invalid_check_digits(pii: PiiDetector) -> None:
     docs = _labelled_set()
-    from pii_quality import failures, score  # beside pii_corpus, on the path _labelled_set adds
-
     result = score(docs, lambda doc: [(e.start, e.end, e.type) for e in pii.find(doc.text)])
     assert failures(result) == []
     assert sum(counts["total"] for counts in result["decoys"].values()) > 100
