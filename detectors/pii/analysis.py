@@ -8,12 +8,14 @@ model: the context enhancer reads characters, not lemmas.
 
 A cheap prefilter (one combined pattern, :data:`PREFILTER`) decides which documents can hold a
 pattern entity at all; only those go through the full analyser, so clean prose costs one regex
-scan. Every pattern recogniser needs at least one trigger the prefilter looks for.
+scan (with the standard library's ``re``, twice as fast as ``regex`` on this pattern). Every
+pattern recogniser needs at least one trigger the prefilter looks for.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -41,7 +43,7 @@ NER_CANDIDATES: Mapping[str, tuple[str, ...]] = {
 
 NER_ENTITIES = ["PERSON"]
 
-PREFILTER = regex.compile(
+PREFILTER = re.compile(
     r"@"  # e-mail addresses, URLs with credentials
     r"|\d(?:[\s().+/-]{0,3}\d){6}"  # 7+ digits close together: phones, cards, IDs, IBANs, SSNs, passports
     r"|(?-i:[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})"  # credit codes
@@ -49,7 +51,7 @@ PREFILTER = regex.compile(
     r"|[0-9a-f]{1,4}:[0-9a-f]{0,4}:|::[0-9a-f]{1,4}"  # IPv6
     r"|(?-i:-----BEGIN|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|_live_|sk-|LTAI|eyJ)"
     rf"|(?-i:[{CnPlateRecognizer.PROVINCES}][A-HJ-NP-Z])",  # licence plates
-    regex.IGNORECASE | regex.ASCII,
+    re.IGNORECASE | re.ASCII,
 )
 _HAN = regex.compile(r"\p{Han}")
 _CONTINUES_BEFORE = regex.compile(r"(?:[A-Za-z0-9]|[0-9][ .-]|(?<![A-Za-z0-9])[A-Z0-9]{4} [A-Z0-9]{4} )$")
@@ -202,14 +204,14 @@ def find_entities(
     prefilter: bool,
 ) -> list[PiiEntity]:
     """Every personal-information entity in ``text``, non-overlapping and in text order."""
-    language = analysis_language(text)
     wanted = entities
     if prefilter and not needs_analysis(text):
-        if language not in analysis.ner_models:
-            return []
         wanted = [e for e in (entities or NER_ENTITIES) if e in NER_ENTITIES]
-        if not wanted:
+        if not (wanted and analysis.ner_models):
             return []
+    language = analysis_language(text)
+    if wanted is not None and language not in analysis.ner_models and set(wanted) <= set(NER_ENTITIES):
+        return []
     results = analysis.engine.analyze(
         text=text,
         language=language,

@@ -51,6 +51,9 @@ NUMBER_NEGATIVE_CONTEXT = [
 _DATE = regex.compile(r"(?:19|20)\d\d([-./]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])")
 """A calendar date, written with one separator or none (``2003-03-08``, ``20030308``)."""
 
+_PHONE_CANDIDATE = regex.compile(r"\+?\(?\d(?:[\d \t().\-/]{5,}\d)")
+"""Where a phone number could be: seven or more characters of digits and separators."""
+
 PHONE_REGIONS = ("US", "GB", "CA", "AU", "IN", "DE", "FR", "JP", "KR", "HK", "TW", "SG", "CN")
 
 
@@ -101,6 +104,7 @@ class WordContextPhoneRecognizer(ContextWords, PhoneRecognizer):
     MIN_DIGITS = 7
     MAX_DIGITS = 15  # E.164
     BARE_SCORE = 0.3
+    WINDOW_MARGIN = 3
     negative_context: ClassVar[list[str]] = [*NUMBER_NEGATIVE_CONTEXT, "ssn", "social security", "社会安全"]
 
     def __init__(self, supported_language: str) -> None:
@@ -119,18 +123,26 @@ class WordContextPhoneRecognizer(ContextWords, PhoneRecognizer):
         postcodes everywhere; none has more than 15) that do not hold a date (``2003-03-08``,
         build stamps like ``2003041108``). A bare run of digits, with no ``+`` or separators,
         needs a context word.
+
+        libphonenumber scans the whole text once per region; it is given only short windows
+        around runs of digits instead, which finds the same numbers in a fraction of the time.
         """
         results = []
-        for result in super().analyze(text, entities, nlp_artifacts):
-            shown = text[result.start : result.end]
-            digits = "".join(ch for ch in shown if ch.isdigit())
-            if not self.MIN_DIGITS <= len(digits) <= self.MAX_DIGITS or _DATE.search(shown):
-                continue
-            if shown.isdigit() and _DATE.match(digits):
-                continue
-            if shown.isdigit():
-                result.score = self.BARE_SCORE
-            results.append(result)
+        for candidate in _PHONE_CANDIDATE.finditer(text):
+            start = max(0, candidate.start() - self.WINDOW_MARGIN)
+            window = text[start : candidate.end() + self.WINDOW_MARGIN]
+            for result in super().analyze(window, entities, nlp_artifacts):
+                shown = window[result.start : result.end]
+                digits = "".join(ch for ch in shown if ch.isdigit())
+                if not self.MIN_DIGITS <= len(digits) <= self.MAX_DIGITS or _DATE.search(shown):
+                    continue
+                if shown.isdigit() and _DATE.match(digits):
+                    continue
+                if shown.isdigit():
+                    result.score = self.BARE_SCORE
+                result.start += start
+                result.end += start
+                results.append(result)
         return results
 
 
