@@ -24,7 +24,7 @@ EngineOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
 
@@ -45,7 +45,7 @@ def run(
     from schemas.config import load_config
 
     if engine is not None and engine not in {"local", "ray", "spark"}:
-        raise _fail(f"--engine: {engine!r} is not one of local, ray, spark")
+        raise fail(f"--engine: {engine!r} is not one of local, ray, spark")
     try:
         result = run_audit(
             load_config(config),
@@ -56,7 +56,7 @@ def run(
             progress=not quiet,
         )
     except (ConfigError, RunDirError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     counts = result.record["counts"]
     summary = ", ".join(f"{value} {name}" for name, value in counts.items())
     out.print(f"{result.run_dir}: {summary}", highlight=False)
@@ -74,9 +74,9 @@ def verify(
     try:
         report = verify_run(run_dir, check_inputs=not skip_inputs)
     except FileNotFoundError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (KeyError, ValueError) as exc:
-        raise _fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
+        raise fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
     if report.ok:
         out.print(
             f"{run_dir}: OK ({report.checked} files checked, ledger root and counts match)", highlight=False
@@ -95,7 +95,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")
     try:
         path = write_datasheet(run_dir)
     except FileNotFoundError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"wrote {path}", highlight=False)
 
 
@@ -120,16 +120,16 @@ def dedup_report(
     try:
         summary = dedup_summary(run_dir, top=top)
     except FileNotFoundError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (KeyError, ValueError) as exc:
-        raise _fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
+        raise fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
     snippets = load_snippets(run_dir, summary, chars=snippet_chars)
     render_console(summary, snippets, out)
     if html is not None:
         try:
             write_html(html, summary, snippets)
         except OSError as exc:
-            raise _fail(f"cannot write {html}: {exc.strerror or exc}") from None
+            raise fail(f"cannot write {html}: {exc.strerror or exc}") from None
         out.print(f"wrote {html}", highlight=False)
 
 
@@ -143,7 +143,7 @@ def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None
         loaded = load_config(config)
         compile_policy(loaded, build_detectors(loaded))
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(
         f"{config}: valid ({len(loaded.audit.inputs)} inputs, {len(loaded.policy.rules)} rules)",
         highlight=False,

@@ -59,7 +59,7 @@ class _Compiler:
         self.columns = set(columns)
         self.where = where
 
-    def _fail(self, message: str) -> ConfigError:
+    def fail(self, message: str) -> ConfigError:
         return ConfigError(f"{self.where}: {message}")
 
     def compile(self, node: ast.AST) -> Evaluator:
@@ -95,14 +95,14 @@ class _Compiler:
                 return lambda table: None
             if name not in self.columns:
                 available = ", ".join(sorted(c for c in self.columns if not c.startswith("_")))
-                raise self._fail(f"unknown column {name!r}; available columns: {available}")
+                raise self.fail(f"unknown column {name!r}; available columns: {available}")
             return lambda table: table.column(name)
-        raise self._fail(f"unsupported expression {ast.dump(node)}")
+        raise self.fail(f"unsupported expression {ast.dump(node)}")
 
     def _literal(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
-        raise self._fail("lists in rules may hold only literal values")
+        raise self.fail("lists in rules may hold only literal values")
 
     def _compare(self, node: ast.Compare) -> Evaluator:
         steps: list[Evaluator] = []
@@ -126,7 +126,7 @@ class _Compiler:
         )
         if isinstance(op, ast.Is | ast.IsNot) or (is_null_literal and isinstance(op, ast.Eq | ast.NotEq)):
             if not is_null_literal:
-                raise self._fail("'is' / 'is not' only compare with None")
+                raise self.fail("'is' / 'is not' only compare with None")
             negate = isinstance(op, ast.IsNot | ast.NotEq)
             return lambda table: pc.is_valid(left(table)) if negate else pc.is_null(left(table))
         right = self.compile(right_node)

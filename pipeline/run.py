@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from detectors import Detector, GlobalDetector, build_detector
+from detectors import REGISTRY, Detector, GlobalDetector, build_detector
 from detectors.dedup.minhash import MinHashDetector
 from pipeline.engines import make_engine
 from pipeline.io.plan import hash_inputs, plan_units
@@ -77,10 +77,15 @@ class RunResult:
 
 
 def build_detectors(config: LoadedConfig) -> list[Detector]:
+    """The configured detectors; file paths among their params are relative to the config file."""
     detectors = []
     for index, spec in enumerate(config.audit.detectors):
+        params = dict(spec.params)
+        for name in getattr(REGISTRY.get(spec.name), "PATH_PARAMS", ()):
+            if isinstance(params.get(name), str):
+                params[name] = str(config.resolve(params[name]))
         try:
-            detectors.append(build_detector(spec.name, spec.params))
+            detectors.append(build_detector(spec.name, params))
         except ValueError as exc:
             raise ConfigError(f"{config.path}: detectors[{index}]: {exc}") from None
     return detectors

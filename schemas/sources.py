@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from license_expression import get_spdx_licensing
+from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol, get_spdx_licensing
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
@@ -94,3 +94,25 @@ class SourceManifest(BaseModel):
 
     def by_id(self) -> dict[str, Source]:
         return {source.id: source for source in self.sources}
+
+
+def licence_allowed(expression: str, allowed: frozenset[str]) -> bool:
+    """Whether an SPDX expression can be honoured using only ``allowed`` licences.
+
+    ``A OR B`` needs one of them on the list, ``A AND B`` both; ``A WITH exception`` counts as
+    ``A``. Keys compare in SPDX's canonical case, so ``mit`` on the list allows ``MIT``.
+    """
+    canonical = frozenset(_SPDX.parse(key).key for key in allowed)
+
+    def satisfiable(node: object) -> bool:
+        if isinstance(node, LicenseWithExceptionSymbol):
+            return node.license_symbol.key in canonical
+        if isinstance(node, LicenseSymbol):
+            return node.key in canonical
+        if isinstance(node, AND):
+            return all(satisfiable(arg) for arg in node.args)
+        if isinstance(node, OR):
+            return any(satisfiable(arg) for arg in node.args)
+        raise ValueError(f"unexpected node {node!r} in licence expression {expression!r}")
+
+    return satisfiable(_SPDX.parse(expression))

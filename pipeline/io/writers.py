@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,14 +47,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, payload: bytes) -> None:
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write under a temporary name, then rename: readers see the old file or the whole new one.
+
+    ``mkstemp`` names the temporary file, so two threads of one process writing the same path
+    (the same content-addressed object) never share it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -98,7 +108,7 @@ class CompletedFiles:
         done = self.reuse(relative)
         if done is not None:
             return done
-        _write_atomic(self.run_dir / relative, payload)
+        write_atomic(self.run_dir / relative, payload)
         info = FileInfo(relative, rows, len(payload), hashlib.sha256(payload).hexdigest())
-        _write_atomic(self._marker(relative), json.dumps(asdict(info)).encode())
+        write_atomic(self._marker(relative), json.dumps(asdict(info)).encode())
         return info

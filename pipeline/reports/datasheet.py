@@ -6,6 +6,7 @@ datasheet can be rebuilt at any time and every number traced back to ledger rows
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,7 @@ from pipeline.ledger import load_run_record
 from schemas.ledger import COUNT_NAMES, Action
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "schemas" / "templates"
-LEDGER_COLUMNS = ["source_id", "lang", "action", "rule_id", "reason", "text_bytes"]
+LEDGER_COLUMNS = ["source_id", "lang", "action", "rule_id", "reason", "text_bytes", "evidence"]
 ACTIONS = [action.value for action in Action]
 _NUMBER = re.compile(r"(?<= )\d+\b")  # "at byte 154" -> "at byte N", but "UTF-8" stays
 
@@ -38,6 +39,43 @@ def _crosstab(keys: list[Any], actions: list[str]) -> list[dict[str, Any]]:
         for key, c in table.items()
     ]
     return sorted(rows, key=lambda row: (-row["total"], str(row["key"])))
+
+
+def provenance_summary(ledger: pa.Table, top: int = 10) -> dict[str, Any] | None:
+    """Opt-outs by signal, the domains losing most documents to provenance, licences by share.
+
+    Read from the ``provenance.*`` evidence of each ledger row; None when the detector did not run.
+    """
+    signals: Counter[str] = Counter()
+    blocked: Counter[str] = Counter()
+    licences: Counter[str] = Counter()
+    robots: Counter[str] = Counter()
+    seen = False
+    for evidence in ledger.column("evidence").to_pylist():
+        if '"provenance.' not in evidence:
+            continue
+        seen = True
+        found = json.loads(evidence)
+        signals.update(json.loads(found.get("provenance.signals", "[]")))
+        if found.get("provenance.optout") or found.get("provenance.blacklisted"):
+            blocked[found.get("provenance.domain") or "(no URL)"] += 1
+        licences[found.get("provenance.license") or "(none)"] += 1
+        if "provenance.robots" in found:
+            robots[json.loads(found["provenance.robots"])["decision"]] += 1
+    if not seen:
+        return None
+    total = ledger.num_rows
+
+    def shares(counts: Counter[str]) -> list[tuple[str, int, float]]:
+        return [(name, n, n / total) for name, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
+
+    return {
+        "total": total,
+        "signals": shares(signals),
+        "blocked_domains": blocked.most_common(top),
+        "licences": shares(licences),
+        "robots": sorted(robots.items()),
+    }
 
 
 def datasheet_context(run_dir: Path) -> dict[str, Any]:
@@ -76,6 +114,7 @@ def datasheet_context(run_dir: Path) -> dict[str, Any]:
         "errors": sorted(errors.items(), key=lambda item: (-item[1], item[0])),
         "shards": [entry for entry in record["outputs"] if entry["kind"] == "shards"],
         "quarantine": [entry for entry in record["outputs"] if entry["kind"] == "quarantine"],
+        "provenance": provenance_summary(ledger),
     }
 
 

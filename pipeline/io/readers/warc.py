@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from fastwarc.warc import ArchiveIterator, HeaderMap, WarcRecord, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
+from resiliparse.parse.html import HTMLTree
 
 from pipeline.io.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
 from pipeline.io.records import Failure, Record, oversized_reason
@@ -28,14 +29,17 @@ TEXT_TYPES = ("text/html", "text/plain")
 KEPT_HTTP_HEADERS = ("X-Robots-Tag", "Content-Signal", "tdm-reservation", "tdm-policy", "Link")
 """Response headers that state reuse terms; kept verbatim in meta for the provenance checks."""
 
-_ENCODED = ("Content-Encoding", "Transfer-Encoding")
+KEPT_HTML_META = ("robots", "tdm-reservation", "tdm-policy")
+"""``<meta name=...>`` tags that state reuse terms (``noai``, TDMRep); kept in ``meta.html_meta``."""
+
+ENCODED_HEADERS = ("Content-Encoding", "Transfer-Encoding")
 
 
-class _DamagedRecord(Exception):
+class DamagedRecord(Exception):
     """A record whose body ends before its declared length, or that has no valid length."""
 
 
-class _StreamForFastwarc:
+class StreamForFastwarc:
     """What fastwarc needs of a Python stream (it panics without ``tell``).
 
     ``read`` maps to ``read1`` so a truncation error surfaces only after every decodable byte has
@@ -64,28 +68,28 @@ def _record_key(record: WarcRecord) -> str | None:
     return record_id.removeprefix("urn:uuid:") or None
 
 
-def _read_body(record: WarcRecord) -> bytes:
+def read_body(record: WarcRecord) -> bytes:
     expected = record.content_length
     body = record.reader.read(-1)
     if len(body) < expected:
-        raise _DamagedRecord(f"record body has {len(body)} of {expected} bytes")
+        raise DamagedRecord(f"record body has {len(body)} of {expected} bytes")
     return body
 
 
-def _skip_body(record: WarcRecord) -> None:
+def skip_body(record: WarcRecord) -> None:
     expected = record.content_length
     consumed = record.reader.consume(-1)
     if consumed < expected:
-        raise _DamagedRecord(f"record body has {consumed} of {expected} bytes")
+        raise DamagedRecord(f"record body has {consumed} of {expected} bytes")
 
 
-def _check_length(record: WarcRecord) -> None:
+def check_length(record: WarcRecord) -> None:
     declared = record.headers.get("Content-Length")
     if declared is None or not declared.strip().isdigit():
-        raise _DamagedRecord(f"record header without a valid Content-Length ({declared!r})")
+        raise DamagedRecord(f"record header without a valid Content-Length ({declared!r})")
 
 
-def _decode_http_payload(headers: HeaderMap, payload: bytes) -> bytes:
+def decode_http_payload(headers: HeaderMap, payload: bytes) -> bytes:
     """Undo transfer and content encodings (chunked, gzip, brotli, ...) with fastwarc's decoders.
 
     fastwarc decodes only while parsing a record, and the streamed record was parsed without
@@ -100,13 +104,22 @@ def _decode_http_payload(headers: HeaderMap, payload: bytes) -> bytes:
     return decoded.reader.read(-1)
 
 
-def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> str:
+def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> tuple[str, dict[str, str]]:
+    """The document text, and the reuse-terms ``<meta>`` tags of an HTML page (name -> content)."""
     charset = record.http_charset
     encoding = map_encoding_to_html5(charset, fallback_utf8=False) if charset else None
     if encoding is None:
         encoding = detect_encoding(payload, from_html_meta=mime == "text/html")
     text = bytes_to_str(payload, encoding)
-    return extract_plain_text(text, main_content=False) if mime == "text/html" else text
+    if mime != "text/html":
+        return text, {}
+    tree = HTMLTree.parse(text)
+    found: dict[str, list[str]] = {}
+    for element in tree.document.query_selector_all("meta[name]"):
+        name = (element.getattr("name") or "").strip().lower()
+        if name in KEPT_HTML_META:
+            found.setdefault(name, []).append((element.getattr("content") or "").strip())
+    return extract_plain_text(tree, main_content=False), {name: ", ".join(v) for name, v in found.items()}
 
 
 def _kept_headers(headers: HeaderMap) -> dict[str, str]:
@@ -119,33 +132,36 @@ def _response(record: WarcRecord, found: Record) -> Record | Failure | None:
     try:
         record.parse_http()
     except OSError as exc:
-        _skip_body(record)
+        skip_body(record)
         return Failure(found.key, found.location, f"invalid HTTP headers: {exc}")
     mime = (record.http_content_type or "").lower()
     if mime not in TEXT_TYPES:
-        _skip_body(record)
+        skip_body(record)
         return None
-    payload = _read_body(record)
+    payload = read_body(record)
     headers = record.http_headers
-    if any(headers.get(name) for name in _ENCODED):
+    if any(headers.get(name) for name in ENCODED_HEADERS):
         try:
-            payload = _decode_http_payload(headers, payload)
+            payload = decode_http_payload(headers, payload)
         except OSError as exc:
             return Failure(found.key, found.location, f"undecodable HTTP payload: {exc}")
     meta = found.meta | {"content_type": headers.get("Content-Type"), "http_status": headers.status_code}
     kept = _kept_headers(headers)
     if kept:
         meta["http_headers"] = kept
-    return replace(found, text=_payload_text(record, payload, mime), meta=meta)
+    text, html_meta = _payload_text(record, payload, mime)
+    if html_meta:
+        meta["html_meta"] = html_meta
+    return replace(found, text=text, meta=meta)
 
 
 def _conversion(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> Record | Failure:
     size = record.content_length
     if max_doc_bytes is not None and size > max_doc_bytes:
         # A WET body is the UTF-8 text itself, so its size decides before it is read into memory.
-        _skip_body(record)
+        skip_body(record)
         return Failure(found.key, found.location, oversized_reason(size, max_doc_bytes))
-    body = _read_body(record)
+    body = read_body(record)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -154,12 +170,12 @@ def _conversion(record: WarcRecord, found: Record, max_doc_bytes: int | None) ->
 
 
 def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Record | Failure | None:
-    """The record or failure for one WARC record, None for a skipped one; raises _DamagedRecord."""
-    _check_length(record)
+    """The record or failure for one WARC record, None for a skipped one; raises DamagedRecord."""
+    check_length(record)
     record_type = record.record_type
     is_response = record_type == WarcRecordType.response and record.is_http
     if not (is_response or record_type == WarcRecordType.conversion):
-        _skip_body(record)
+        skip_body(record)
         return None
     warc_date = record.headers.get("WARC-Date")
     retrieved_at = parse_timestamp(warc_date) if warc_date else None
@@ -187,7 +203,7 @@ def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[
     try:
         with open_stream(Path(unit.path)) as stream:
             records = ArchiveIterator(
-                _StreamForFastwarc(stream),
+                StreamForFastwarc(stream),
                 record_types=WarcRecordType.any_type,
                 parse_http=False,
                 stream_detect=False,
@@ -197,7 +213,7 @@ def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[
                 location = f"{unit.display_path}#record {count}"
                 try:
                     item = _item(record, location, max_doc_bytes)
-                except (_DamagedRecord, OSError, *COMPRESSION_ERRORS) as exc:
+                except (DamagedRecord, OSError, *COMPRESSION_ERRORS) as exc:
                     yield Failure(None, location, f"truncated or corrupt WARC record: {exc}")
                     return
                 if item is not None:

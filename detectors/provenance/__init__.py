@@ -1,0 +1,1 @@
+"""Provenance: robots.txt and AI opt-out signals, registries, blacklists and licences."""
