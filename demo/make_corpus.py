@@ -1,4 +1,5 @@
-"""Build every file under ``demo/corpus/`` from the text in ``demo/texts/*.yaml``.
+"""Build every file under ``demo/corpus/`` from the text in ``demo/texts/*.yaml``, and the robots
+snapshot store under ``demo/provenance/`` from ``texts/robots.yaml``.
 
     cd /work/main && PYTHONPATH=. .venv/bin/python demo/make_corpus.py
 
@@ -42,11 +43,13 @@ import pyarrow.parquet as pq
 import yaml
 import zstandard
 
+from pipeline.snapshots import SnapshotWriter, from_warc
 from schemas.document import normalise_text
 
 HERE = Path(__file__).resolve().parent
 TEXTS = HERE / "texts"
 CORPUS = HERE / "corpus"
+PROVENANCE = HERE / "provenance"
 # Source order = input order in audit.yaml, so "the earlier copy" below matches the pipeline's.
 SOURCES = ["encyclopedia", "multilingual", "crawl", "reviews", "forum", "submissions"]
 DIRECTIVES = {"copy_of", "layout", "replace", "defect", "raw", "encoding", "file"}
@@ -405,6 +408,57 @@ def write_text_folder(folder: Path, spec: dict, file: dict, originals: dict, rep
     report.records[str(folder.relative_to(HERE)) + "/"] = len(file["records"])
 
 
+STATUS_TEXT = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}
+
+
+def write_robots_fetch(path: Path, spec: dict) -> None:
+    """The snapshot job's fetch of the sites' opt-out files, as one WARC: a response per file."""
+    moment = datetime.strptime(spec["date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    members = []
+    for index, item in enumerate(spec["files"]):
+        stamp = datetime.fromtimestamp(moment.timestamp() + 2 * index, tz=UTC)
+        body = item.get("body", "").encode("utf-8")
+        mime = "application/json" if item["url"].endswith(".json") else "text/plain; charset=utf-8"
+        head = [
+            f"HTTP/1.1 {item['status']} {STATUS_TEXT[item['status']]}",
+            f"Date: {http_date(stamp)}",
+            f"Content-Type: {mime}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+        ]
+        block = ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + body
+        iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        members.append(
+            gzip_member(
+                warc_record(
+                    [
+                        ("WARC-Type", "response"),
+                        ("WARC-Record-ID", record_uuid(item["url"], iso, "response")),
+                        ("WARC-Target-URI", item["url"]),
+                        ("WARC-Date", iso),
+                        ("WARC-Block-Digest", sha1_b32(block)),
+                        ("WARC-Payload-Digest", sha1_b32(body)),
+                        ("Content-Type", "application/http; msgtype=response"),
+                    ],
+                    block,
+                )
+            )
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(members))
+
+
+def build_robots_store(spec: dict) -> str:
+    """Write the fetch WARC and the snapshot store the demo audit reads; return the snapshot id."""
+    warc = PROVENANCE / "robots-fetch-20261101.warc.gz"
+    write_robots_fetch(warc, spec)
+    store = PROVENANCE / "robots-store"
+    if store.exists():
+        shutil.rmtree(store)
+    taken = datetime.strptime(spec["date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return SnapshotWriter(store).write_snapshot(from_warc([warc]), taken_at=taken)
+
+
 def main() -> int:
     sources = load_sources()
     originals = resolve_texts(sources)
@@ -435,6 +489,8 @@ def main() -> int:
     print("\nmarked records:", file=out)
     for path, where, ident, what in report.rows:
         print(f"  {path}  {where}  [{ident}]  {what}", file=out)
+    robots = yaml.safe_load((TEXTS / "robots.yaml").read_text(encoding="utf-8"))
+    print(f"\nrobots snapshot {build_robots_store(robots)} of {len(robots['files'])} files", file=out)
     sys.stdout.write(out.getvalue())
     return 0
 

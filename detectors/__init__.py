@@ -1,27 +1,39 @@
-"""Detector families and the registry that builds them from a job config."""
+"""Detector families and the registry that builds them from a job config.
+
+Families are imported when first named, not with this package: some load heavy libraries
+(spaCy and Presidio for ``pii``), and a process that needs one family, or only the provenance
+snapshot store, should not pay for the others.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from detectors.base import Detector, GlobalDetector
-from detectors.dedup.exact import ExactDedup
-from detectors.dedup.minhash import MinHashDetector
-from detectors.pii import PiiDetector
-from detectors.quality.language import LanguageDetector
 
-REGISTRY: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (LanguageDetector, ExactDedup, MinHashDetector, PiiDetector)
+REGISTRY: dict[str, str] = {
+    "quality.language": "detectors.quality.language:LanguageDetector",
+    "dedup.exact": "detectors.dedup.exact:ExactDedup",
+    "dedup.minhash": "detectors.dedup.minhash:MinHashDetector",
+    "pii": "detectors.pii.detector:PiiDetector",
+    "provenance": "detectors.provenance.detector:ProvenanceDetector",
 }
+"""Detector name -> ``module:class``."""
+
+
+def detector_class(name: str) -> type[Detector]:
+    """The class registered under ``name``; ValueError naming the known detectors otherwise."""
+    try:
+        module, _, attribute = REGISTRY[name].partition(":")
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; available: {', '.join(sorted(REGISTRY))}") from None
+    return getattr(importlib.import_module(module), attribute)
 
 
 def build_detector(name: str, params: dict[str, Any] | None = None) -> Detector:
     """Instantiate a registered detector; unknown names and bad params raise ValueError."""
-    try:
-        cls = REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown detector {name!r}; available: {', '.join(sorted(REGISTRY))}") from None
-    return cls(params)
+    return detector_class(name)(params)
 
 
-__all__ = ["REGISTRY", "Detector", "GlobalDetector", "build_detector"]
+__all__ = ["REGISTRY", "Detector", "GlobalDetector", "build_detector", "detector_class"]

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from detectors import REGISTRY, Detector, GlobalDetector, build_detector
+from detectors import Detector, GlobalDetector, build_detector, detector_class
 from detectors.dedup.minhash import MinHashDetector
 from pipeline.engines import make_engine
 from pipeline.io.plan import hash_inputs, plan_units
@@ -81,10 +81,10 @@ def build_detectors(config: LoadedConfig) -> list[Detector]:
     detectors = []
     for index, spec in enumerate(config.audit.detectors):
         params = dict(spec.params)
-        for name in getattr(REGISTRY.get(spec.name), "PATH_PARAMS", ()):
-            if isinstance(params.get(name), str):
-                params[name] = str(config.resolve(params[name]))
         try:
+            for name in getattr(detector_class(spec.name), "PATH_PARAMS", ()):
+                if isinstance(params.get(name), str):
+                    params[name] = str(config.resolve(params[name]))
             detectors.append(build_detector(spec.name, params))
         except ValueError as exc:
             raise ConfigError(f"{config.path}: detectors[{index}]: {exc}") from None

@@ -87,6 +87,7 @@ def _default_detectors() -> list[DetectorSpec]:
         DetectorSpec(name="dedup.exact"),
         DetectorSpec(name="dedup.minhash"),
         DetectorSpec(name="pii"),
+        DetectorSpec(name="provenance"),
     ]
 
 

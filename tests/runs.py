@@ -27,7 +27,7 @@ def output_digests(run_dir: Path) -> dict[str, str]:
 def demo_variant(folder: Path, **replacements: str) -> Path:
     """A copy of the demo's audit.yaml with text replaced, beside links to the demo's other files."""
     demo = Path(__file__).resolve().parents[1] / "demo"
-    for name in ("sources.yaml", "policy.yaml", "corpus"):
+    for name in ("sources.yaml", "policy.yaml", "corpus", "provenance"):
         (folder / name).symlink_to(demo / name)
     text = (demo / "audit.yaml").read_text()
     for old, new in replacements.items():

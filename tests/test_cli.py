@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_validate_accepts_the_demo_config() -> None:
     result = runner.invoke(app, ["validate", str(DEMO_CONFIG)])
     assert result.exit_code == 0, result.output
-    assert "valid (6 inputs, 9 rules)" in result.output
+    assert "valid (6 inputs, 12 rules)" in result.output
 
 
 def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_job_entry_point_runs_and_report_rebuilds_the_datasheet(tmp_path: Path) 
         text=True,
         check=True,
     )
-    assert "213 read, 181 kept, 4 redacted, 15 dropped, 6 quarantined, 7 error" in completed.stdout
+    assert "214 read, 173 kept, 4 redacted, 23 dropped, 7 quarantined, 7 error" in completed.stdout
     datasheet = out / "datasheet.md"
     original = datasheet.read_text()
     datasheet.unlink()

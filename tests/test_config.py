@@ -35,7 +35,7 @@ def _write(tmp_path: Path, audit: str = AUDIT, sources: str = SOURCES) -> Path:
 def test_valid_config_loads_with_default_policy_and_detectors(tmp_path: Path) -> None:
     loaded = load_config(_write(tmp_path))
     names = [d.name for d in loaded.audit.detectors]
-    assert names == ["quality.language", "dedup.exact", "dedup.minhash", "pii"]
+    assert names == ["quality.language", "dedup.exact", "dedup.minhash", "pii", "provenance"]
     assert loaded.policy_path.name == "policy.yaml" and loaded.policy.rules
     assert loaded.resolve("data.jsonl") == tmp_path.resolve() / "data.jsonl"
 

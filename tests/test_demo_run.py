@@ -56,7 +56,7 @@ def _shard_rows(run: RunResult, kind: str) -> list[dict]:
 
 def test_every_record_is_accounted_for(run: RunResult, ledger: list[dict]) -> None:
     counts = run.record["counts"]
-    assert counts == {"read": 213, "kept": 181, "redacted": 4, "dropped": 15, "quarantined": 6, "error": 7}
+    assert counts == {"read": 214, "kept": 173, "redacted": 4, "dropped": 23, "quarantined": 7, "error": 7}
     assert counts["read"] == sum(v for k, v in counts.items() if k != "read") == len(ledger)
     assert len({row["doc_id"] for row in ledger}) == len(ledger)
     assert [row["ordinal"] for row in ledger] == sorted(row["ordinal"] for row in ledger)
@@ -131,8 +131,8 @@ def test_ledger_holds_no_document_text(run: RunResult, ledger: list[dict]) -> No
 
 def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult) -> None:
     datasheet = (run.run_dir / "datasheet.md").read_text()
-    assert "213 records read: 181 kept, 4 redacted, 15 dropped, 6 quarantined, 7 error." in datasheet
-    assert "| encyclopedia | 50 |" in datasheet and "| submissions | 16 |" in datasheet
+    assert "214 records read: 173 kept, 4 redacted, 23 dropped, 7 quarantined, 7 error." in datasheet
+    assert "| encyclopedia | 51 |" in datasheet and "| submissions | 16 |" in datasheet
     assert "| fr | 7 |" in datasheet
     assert "| `exact-duplicate` | drop | 9 |" in datasheet
     assert "| invalid UTF-8 at byte N | 2 |" in datasheet
@@ -142,7 +142,7 @@ def test_run_record_describes_the_run(run: RunResult) -> None:
     record = json.loads((Path(run.run_dir) / "run.json").read_text())
     assert record["config_sha256"] and record["packages"]["pyarrow"]
     names = {d["name"] for d in record["detectors"]}
-    assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii"}
+    assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii", "provenance"}
     assert len(record["inputs"]) == 7 + 16 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
     assert all(entry["path"].startswith("corpus/") for entry in record["inputs"])
 
@@ -158,7 +158,7 @@ def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
         },
     )
     run = audit(config, tmp_path / "run")
-    assert run.record["counts"]["read"] == 214 and run.record["counts"]["error"] == 8
+    assert run.record["counts"]["read"] == 215 and run.record["counts"]["error"] == 8
     (missing,) = [e for e in run.record["inputs"] if e["sha256"] is None]
     assert (
         missing["path"] == "corpus/reviews/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
@@ -201,3 +201,39 @@ def test_personal_information_is_redacted_or_dropped_by_the_pii_rules(
     assert shards["forum/wb-100051"].endswith("Email <EMAIL> or call <PHONE_NUMBER> after six.")
     assert "我的车牌是<CN_PLATE>，" in shards["submissions/sub-000116.txt"]
     assert "AKIAIOSFODNN7EXAMPLE" not in "".join(shards.values())
+
+
+def test_provenance_signals_decide_the_crawl_and_the_registry(run: RunResult, ledger: list[dict]) -> None:
+    crawl = {}
+    for row in ledger:
+        evidence = json.loads(row["evidence"])
+        if row["source_id"] == "crawl":
+            crawl[evidence["provenance.domain"], row["rule_id"]] = json.loads(
+                evidence.get("provenance.signals", "[]")
+            )
+    assert crawl == {
+        ("www.flusswelt.example", "default"): [],
+        ("www.flusswelt.example", "exact-duplicate"): [],
+        ("blog.kuechenzeit.example", "ai-training-opt-out"): ["robots.txt"],
+        ("docs.tinybuild.example", "ai-training-opt-out"): ["tdmrep.json"],
+        ("news.lokalblatt.example", "ai-training-opt-out"): ["robots.txt"],
+        ("www.jardins-et-potagers.example", "ai-training-opt-out"): ["ai.txt"],
+        ("www.historyhub.example", "ai-training-opt-out"): ["x-robots-tag:noai"],
+        ("shop.velocity-cycles.example", "ai-training-opt-out"): ["robots.txt-content-signal"],
+        ("www.rutasdelnorte.example", "blacklisted-source"): [],
+    }
+    by_id = {row["doc_id"]: row for row in ledger}
+    assert by_id["forum/wb-100049"]["rule_id"] == "ai-training-opt-out"
+    assert json.loads(json.loads(by_id["forum/wb-100049"]["evidence"])["provenance.signals"]) == [
+        "registry:sha256"
+    ]
+    assert by_id["encyclopedia/enc-000051"]["rule_id"] == "licence-not-allowed"
+    robots = {
+        json.loads(json.loads(row["evidence"])["provenance.robots"])["decision"]
+        for row in ledger
+        if "provenance.robots" in row["evidence"]
+    }
+    assert robots == {"allow", "disallow", "not-collected"}
+    datasheet = (run.run_dir / "datasheet.md").read_text()
+    assert "## Provenance" in datasheet and "| tdmrep.json | 1 | 0.5% |" in datasheet
+    assert "| `CC-BY-NC-SA-4.0` | 1 | 0.5% |" in datasheet

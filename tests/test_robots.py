@@ -204,7 +204,7 @@ def test_robots_txt_itself_is_always_allowed(status: int | None) -> None:
     assert not parsed.decide("/robots.txt.bak", "x").allowed
 
 
-# Table 1 of 2.2.2 (Figure 4 in the HTML edition): Path, Encoded Path, Path to Match.
+# 2.2.2, Figure 4 (examples of matching percent-encoded URI components): Path, Encoded Path, Path to Match.
 RFC_PERCENT_ENCODING_TABLE = [
     ("/foo/bar?baz=quz", "/foo/bar?baz=quz", "/foo/bar?baz=quz"),
     (
@@ -254,7 +254,7 @@ def test_rules_before_the_first_user_agent_line_are_ignored() -> None:
 
 
 def test_special_characters_table() -> None:
-    # Figure 5 (Figure 7 in some editions): "#", "$" and "*", each in the RFC's example line.
+    # 2.2.3, Figure 5: "#", "$" and "*", each in the RFC's example line.
     parsed = robots(
         "user-agent: commentbot\n"
         "allow: / # comment in line\n"
@@ -639,48 +639,45 @@ def test_compiled_files_pickle() -> None:
 
 _OVERSIZED = "User-agent: *\n" + "#" * PARSE_LIMIT + "\nDisallow: /\n"
 
-PROTEGO_PITFALLS = [
-    # (case, robots.txt, url, agent, RFC 9309's answer: allowed?)
-    (
-        "prefix token",
+PROTEGO_PITFALLS = [  # robots.txt, URL, agent, and RFC 9309's answer: allowed?
+    pytest.param(
         "User-agent: Applebot\nAllow: /\n\nUser-agent: *\nDisallow: /\n",
         "/a",
         "Applebot-Extended",
         False,
+        id="prefix token",
     ),
-    ("prefix token, no star", "User-agent: Claude\nDisallow: /\n", "/a", "ClaudeBot", True),
-    (
-        "crawl-delay ends group",
+    pytest.param("User-agent: Claude\nDisallow: /\n", "/a", "ClaudeBot", True, id="prefix token, no star"),
+    pytest.param(
         "User-agent: a\nCrawl-delay: 5\nUser-agent: b\nDisallow: /\n",
         "/a",
         "a",
         False,
+        id="crawl-delay ends group",
     ),
-    (
-        "index.html allows dir",
+    pytest.param(
         "User-agent: *\nDisallow: /dir/\nAllow: /dir/index.html\n",
         "/dir/",
         "x",
         False,
+        id="index.html allows dir",
     ),
-    ("$ also literal", "User-agent: *\nDisallow: /foo$\n", "/foo$bar", "x", True),
-    ("reserved escape decoded", "User-agent: *\nDisallow: /a%3Db\n", "/a=b", "x", True),
-    (
-        "table 1, row 2",
+    pytest.param("User-agent: *\nDisallow: /foo$\n", "/foo$bar", "x", True, id="$ also literal"),
+    pytest.param("User-agent: *\nDisallow: /a%3Db\n", "/a=b", "x", True, id="reserved escape decoded"),
+    pytest.param(
         "User-agent: *\nDisallow: /foo/bar?baz=https%3A%2F%2Ffoo.bar\n",
         "https://www.example.com/foo/bar?baz=https://foo.bar",
         "x",
         False,
+        id="figure 4, row 2",
     ),
-    ("U+2028 splits a line", "User-agent: *\nDisallow: /\u2028\n", "/a", "x", True),
-    ("byte-order mark", "\ufeffUser-agent: *\nDisallow: /\n", "/a", "x", False),
-    ("no parsing limit", _OVERSIZED, "/a", "x", True),
+    pytest.param("User-agent: *\nDisallow: /\u2028\n", "/a", "x", True, id="U+2028 ends a line"),
+    pytest.param("\ufeffUser-agent: *\nDisallow: /\n", "/a", "x", False, id="byte-order mark"),
+    pytest.param(_OVERSIZED, "/a", "x", True, id="no parsing limit"),
 ]
 
 
-@pytest.mark.parametrize(("text", "url", "agent", "rfc"), [case[1:] for case in PROTEGO_PITFALLS], ids=[
-    case[0] for case in PROTEGO_PITFALLS
-])  # fmt: skip
+@pytest.mark.parametrize(("text", "url", "agent", "rfc"), PROTEGO_PITFALLS)
 def test_protego_pitfalls_are_fixed(text: str, url: str, agent: str, rfc: bool) -> None:
     assert Protego.parse(text).can_fetch(url, agent) is not rfc  # protego 0.7.0 gets it wrong
     assert robots(text).decide(url, agent).allowed is rfc

@@ -32,7 +32,7 @@ from detectors.provenance.signals import (
     tdmrep_reserves,
     tdmrep_rules,
 )
-from detectors.provenance.store import Snapshot, SnapshotStore, origin_of
+from detectors.provenance.store import Snapshot, SnapshotStore, SnapshotStoreError, origin_of
 from schemas.loading import load_yaml_model
 from schemas.provenance import Blacklist, OptOutRegistry
 from schemas.sources import licence_allowed, validate_spdx
@@ -128,7 +128,7 @@ class ProvenanceDetector(Detector):
         if p.snapshot_store is not None:
             try:
                 self._snapshot = SnapshotStore(Path(p.snapshot_store)).load(p.snapshot)
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, SnapshotStoreError) as exc:
                 raise ValueError(f"detector {self.name}: snapshot_store: {exc}") from None
         self._registry = _Registry(
             load_yaml_model(Path(p.optout_registry), OptOutRegistry)

@@ -56,7 +56,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from string import hexdigits
 from typing import NamedTuple
 
 PARSE_LIMIT = 512_000
@@ -84,45 +83,40 @@ _ROBOTS_TXT_ITSELF = RobotsDecision(True, None, None, "robots.txt-itself")
 _NO_GROUP = RobotsDecision(True, None, None, "no-group")
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_PATH_LITERAL = frozenset(b"/:@!&'()+,;=[]")
-"""Reserved characters a path keeps as written: all of RFC 3986's but ``?`` (the query starts),
-``#`` (never reaches here) and ``*``/``$`` (pattern syntax, so always encoded in URLs)."""
-_QUERY_LITERAL = frozenset(b"&=+;")
-"""Characters that delimit query fields; the query's other reserved characters are data."""
-_HEX_OCTET = {(high + low).encode(): int(high + low, 16) for high in hexdigits for low in hexdigits}
-_CANONICAL_URL = re.compile(r"[\w\-.~/:@!&'()+,;=\[\]]*(?:\?[\w\-.~&=+;]*)?", re.ASCII).fullmatch
-_CANONICAL_PATTERN = re.compile(r"[\w\-.~/:@!&'()+,;=\[\]*]*(?:\?[\w\-.~&=+;*]*)?", re.ASCII).fullmatch
 _AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _WS = " \t"
 """The only whitespace of the 2.2 grammar: other Unicode spaces are part of a value."""
 
 
+def _needs_escaping(kept: str) -> re.Pattern[str]:
+    """Escapes, and every character but the unreserved ones and ``kept``."""
+    return re.compile(rf"%[0-9A-Fa-f]{{2}}|[^A-Za-z0-9\-._~{kept}]")
+
+
+# A path keeps RFC 3986's reserved characters as written, except "?" (the query starts), "#"
+# (never reaches here) and "*" and "$" (pattern syntax, so a URL always has them encoded); a
+# query keeps only the characters that delimit its fields: its other reserved ones are data.
+_PATH = r"/:@!&'()+,;=\[\]"
+_QUERY = "&=+;"
+_URL_PARTS = (_needs_escaping(_PATH), _needs_escaping(_QUERY))
+_PATTERN_PARTS = (_needs_escaping(_PATH + "*"), _needs_escaping(_QUERY + "*"))
+
+
+def _escape(match: re.Match[str]) -> str:
+    token = match.group()
+    if len(token) == 3:  # "%XX"
+        octet = int(token[1:], 16)
+        return chr(octet) if octet in _UNRESERVED else f"%{token[1:].upper()}"
+    return "".join(f"%{octet:02X}" for octet in token.encode("utf-8", "surrogatepass"))
+
+
 def _canonical(text: str, wildcards: bool) -> str:
     """``text`` (a path and query, or a pattern without its ``$`` anchor) in canonical form, so
     that equivalent spellings compare equal octet by octet. ``wildcards`` keeps ``*`` as is."""
-    if (_CANONICAL_PATTERN if wildcards else _CANONICAL_URL)(text):
-        return text
-    data = text.encode("utf-8", "surrogatepass")
-    out: list[str] = []
-    literal = _PATH_LITERAL
-    i = 0
-    while i < len(data):
-        octet = data[i]
-        escaped = _HEX_OCTET.get(data[i + 1 : i + 3]) if octet == 0x25 else None  # "%XX"
-        if escaped is not None:
-            out.append(chr(escaped) if escaped in _UNRESERVED else f"%{escaped:02X}")
-            i += 3
-            continue
-        if octet in _UNRESERVED or octet in literal or (wildcards and octet == 0x2A):
-            out.append(chr(octet))
-        elif octet == 0x3F and literal is _PATH_LITERAL:  # the first "?" starts the query
-            out.append("?")
-            literal = _QUERY_LITERAL
-        else:
-            out.append(f"%{octet:02X}")
-        i += 1
-    return "".join(out)
+    path, question, query = text.partition("?")
+    in_path, in_query = _PATTERN_PARTS if wildcards else _URL_PARTS
+    return in_path.sub(_escape, path) + question + in_query.sub(_escape, query)
 
 
 def _target(url: str) -> str:
@@ -192,52 +186,57 @@ class _Rule(NamedTuple):
     literal: str
     anchored: bool
     wildcard: re.Pattern[str] | None
-    decision: RobotsDecision
-    """Built at parse time, so that deciding allocates nothing."""
+    allow: bool
+    written: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Group:
-    """The merged rules for one user-agent key, most specific first."""
-
-    rules: tuple[_Rule, ...]
+class _Rules(NamedTuple):
+    ordered: tuple[_Rule, ...]
+    """Most specific first; Allow before Disallow at equal length."""
     prefixes: tuple[str, ...]
     """Literals of the plain prefix rules: a path starting with none of them can only match
     one of ``special``, which one ``startswith`` call decides."""
     special: tuple[_Rule, ...]
-    no_rule: RobotsDecision
-
-    def decide(self, target: str) -> RobotsDecision:
-        for rule in self.rules if target.startswith(self.prefixes) else self.special:
-            if rule.wildcard is not None:
-                if rule.wildcard.match(target):
-                    return rule.decision
-            elif target == rule.literal if rule.anchored else target.startswith(rule.literal):
-                return rule.decision
-        return self.no_rule
 
 
-def _group(agent: str, values: list[tuple[bool, str]]) -> _Group:
-    compiled = sorted(
-        ((allow, value, _pattern(value)) for allow, value in dict.fromkeys(values)),
-        key=lambda entry: (-entry[2].length, not entry[0]),
-    )
-    rules = tuple(
+@lru_cache(maxsize=16384)
+def _rules(values: tuple[tuple[bool, str], ...]) -> _Rules:
+    """Compile a group's (allow, value) rules. Many groups have the same ones (every agent of a
+    group, ``Disallow: /`` on many sites), so compiled rules are shared."""
+    ordered = tuple(
         _Rule(
             pattern.literal,
             pattern.anchored,
             pattern.wildcard,
-            RobotsDecision(allow, agent, f"{'Allow' if allow else 'Disallow'}: {value}", "rule"),
+            allow,
+            f"{'Allow' if allow else 'Disallow'}: {value}",
         )
-        for allow, value, pattern in compiled
+        for allow, value, pattern in sorted(
+            ((allow, value, _pattern(value)) for allow, value in values),
+            key=lambda entry: (-entry[2].length, not entry[0]),
+        )
     )
-    plain = tuple(rule for rule in rules if rule.wildcard is None and not rule.anchored)
-    return _Group(
-        rules,
-        tuple(rule.literal for rule in plain),
-        tuple(rule for rule in rules if rule.wildcard is not None or rule.anchored),
-        RobotsDecision(True, agent, None, "no-rule"),
-    )
+    plain = [rule.literal for rule in ordered if rule.wildcard is None and not rule.anchored]
+    return _Rules(ordered, tuple(plain), tuple(r for r in ordered if r.wildcard is not None or r.anchored))
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """The merged rules for one user-agent, and its value as written."""
+
+    agent: str
+    rules: _Rules
+
+    def decide(self, target: str) -> RobotsDecision:
+        rules = self.rules
+        for rule in rules.ordered if target.startswith(rules.prefixes) else rules.special:
+            if rule.wildcard is not None:
+                hit = rule.wildcard.match(target) is not None
+            else:
+                hit = target == rule.literal if rule.anchored else target.startswith(rule.literal)
+            if hit:
+                return RobotsDecision(rule.allow, self.agent, rule.written, "rule")
+        return RobotsDecision(True, self.agent, None, "no-rule")
 
 
 def _decode(body: bytes) -> str:
@@ -275,7 +274,9 @@ def _parse(text: str) -> tuple[dict[str, _Group], _Group | None]:
             if value:  # an empty value matches nothing (2.2.2): "Disallow:" allows all
                 for agent in current:
                     values[agent].append((key == "allow", value))
-    groups = {agent: _group(written[agent], rules) for agent, rules in values.items()}
+    groups = {
+        agent: _Group(written[agent], _rules(tuple(dict.fromkeys(rules)))) for agent, rules in values.items()
+    }
     return groups, groups.pop("*", None)
 
 
@@ -331,19 +332,13 @@ class RobotsTxt:
         if self._verdict is not None:
             return None if self._verdict.allowed else self._verdict
         keys, first = _agent_positions(tuple(agents))
-        candidates: list[tuple[int, _Group]] = []
-        if len(self._groups) <= len(first):
-            candidates.extend((first[key], group) for key, group in self._groups.items() if key in first)
-        else:
-            candidates.extend(
-                (position, self._groups[key]) for key, position in first.items() if key in self._groups
-            )
+        candidates = [(first[key], self._groups[key]) for key in self._groups.keys() & first.keys()]
         if self._star is not None:
             for position, key in enumerate(keys):
                 if key not in self._groups:
                     candidates.append((position, self._star))
                     break
-        candidates.sort(key=lambda candidate: candidate[0])
+        candidates.sort()  # positions are distinct, so groups are never compared
         for _, group in candidates:
             decision = group.decide(target)
             if not decision.allowed:
