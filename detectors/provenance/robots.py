@@ -20,8 +20,9 @@ characters, as the RFC says, but it also:
 - decodes percent-encoded reserved characters (``/a%3Db`` equals ``/a=b``), which 2.2.2
   forbids, and misses the second row of the 2.2.2 table (``?baz=https://foo.bar`` against
   ``?baz=https%3A%2F%2Ffoo.bar``);
-- splits lines at every Unicode line boundary (U+2028 in a path turns it into ``Disallow: /``)
-  and reads a file starting with a byte-order mark as if its first line were absent;
+- ends lines at every Unicode line boundary, not only CR and LF (``Disallow: /`` followed by
+  U+2028 becomes ``Disallow: /``), and reads a file starting with a byte-order mark as if its
+  first line were absent;
 - knows nothing of status codes or of the 2.5 parsing limit, and cannot say which group or
   rule decided.
 
