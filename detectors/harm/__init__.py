@@ -1,0 +1,1 @@
+"""Harmful content: keyword libraries mapped to the TC260-003 risk taxonomy."""
