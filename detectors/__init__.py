@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "dedup.minhash": "detectors.dedup.minhash:MinHashDetector",
     "pii": "detectors.pii.detector:PiiDetector",
     "provenance": "detectors.provenance.detector:ProvenanceDetector",
+    "harm": "detectors.harm.detector:HarmDetector",
 }
 """Detector name -> ``module:class``."""
 

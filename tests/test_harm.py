@@ -1,0 +1,86 @@
+"""The ``harm`` detector's keyword stage and hazardous-knowledge scoring, on real labelled text."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from detectors import build_detector
+from detectors.harm.detector import HarmDetector, noisy_or
+from tests.conftest import SHARED_DATA, require
+
+HEADER = "term_id\tterm\trisk\tlang\tweight\tadded_at\n"
+
+
+def _annotate(detector: HarmDetector, texts: list[str | None]) -> list[dict]:
+    arrays = detector.annotate(pa.record_batch({"text": pa.array(texts, pa.string())}))
+    names = [field.name for field in detector.output_fields()]
+    return [
+        dict(zip(names, values, strict=True)) for values in zip(*(a.to_pylist() for a in arrays), strict=True)
+    ]
+
+
+def test_per_risk_scores_are_noisy_or_of_term_weights_and_name_terms_not_text(tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    library.mkdir()
+    (library / "terms.tsv").write_text(
+        HEADER
+        + "t1\tvermin\tA.2.1\ten\t0.4\t2026-11-01\n"
+        + "t2\tsubhuman\tA.2.1\ten\t0.5\t2026-11-01\n"
+        + "t3\toverthrow the state\tA.1.1\ten\t0.9\t2026-11-01\n"
+    )
+    detector = HarmDetector({"keyword_library": str(library)})
+    plain, hateful, none = _annotate(detector, ["They called them vermin.", "Vermin, subhuman vermin!", None])
+    assert json.loads(plain["harm.risks"]) == {"A.2.1": 0.4} and not plain["harm.flagged"]
+    assert json.loads(hateful["harm.risks"]) == {"A.2.1": round(noisy_or([0.4, 0.5, 0.4]), 4)}
+    assert hateful["harm.flagged"] and hateful["harm.top_risk"] == "A.2.1"
+    assert json.loads(hateful["harm.terms"]) == ["t1", "t2"]
+    assert all(value is None for value in none.values())
+    with pytest.raises(ValueError, match="keyword_library"):
+        HarmDetector({"keyword_library": str(tmp_path / "missing")})
+
+
+def _davidson_held_out() -> list[dict]:
+    """The last 20% of davidson_train.csv by id: never used to build the starter library."""
+    path = require(SHARED_DATA / "harm" / "davidson_train.csv")
+    with path.open(encoding="utf-8") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda row: int(row[""]))
+    return rows[int(len(rows) * 0.8) :]
+
+
+def test_starter_library_separates_offensive_tweets_on_held_out_rows() -> None:
+    rows = _davidson_held_out()
+    annotated = _annotate(build_detector("harm"), [row["tweet"] for row in rows])
+    truth = [row["class"] in ("0", "1") for row in rows]
+    flagged = [row["harm.flagged"] for row in annotated]
+    tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
+    precision, recall = tp / sum(flagged), tp / sum(truth)
+    assert precision > 0.95 and recall > 0.9, (precision, recall)
+
+
+def test_starter_library_stays_quiet_on_real_prose(nltk_records: list[dict]) -> None:
+    prose = [r["text"] for r in nltk_records if r["source"] in ("udhr", "inaugural", "state_union")]
+    annotated = _annotate(build_detector("harm"), prose)
+    # a handful of hits in 217 speeches and declarations: a name ("Dick"), "ethnic cleansing" in a speech
+    assert sum(row["harm.flagged"] for row in annotated) <= 0.03 * len(prose)
+
+
+def test_hazard_scoring_separates_instructions_from_mentions() -> None:
+    detector = build_detector("harm")
+    lesson = (
+        "The Chemical Weapons Convention of 1993 ended most state programmes of nerve agent synthesis. "
+        "Historians still argue about how the treaty was negotiated and why some states stayed outside it."
+    )
+    recipe = (
+        "Nerve agent synthesis, step by step.\n1. Dissolve 20 g of the precursor in 200 ml of solvent.\n"
+        "2. Heat to 80 °C and stir for 2 hours.\n3. Add 5 ml of the second reagent, filter and distill.\n"
+    )
+    mention, instructions, clean = _annotate(detector, [lesson, recipe, "A walk by the river at dusk."])
+    assert mention["hazard.candidate"] and instructions["hazard.candidate"] and not clean["hazard.candidate"]
+    assert json.loads(instructions["hazard.categories"]) == ["HZ.chem"]
+    assert instructions["hazard.score"] > 0.5 > mention["hazard.score"]
+    assert clean["hazard.score"] == 0.0
