@@ -37,6 +37,7 @@ from pipeline.ledger import (
 from pipeline.near_duplicates import NEAR_FIELDS, cluster_near_duplicates
 from pipeline.policy import DECISION_FIELDS, REDACTIONS_SUFFIX, CompiledPolicy
 from pipeline.reports.datasheet import write_datasheet
+from pipeline.source_shares import SHARE_FIELD, attach_source_shares
 from pipeline.stages import (
     FILE_SCHEMA,
     GROUP_KEY,
@@ -63,6 +64,8 @@ from schemas.document import DOCUMENT_SCHEMA
 from schemas.loading import ConfigError
 
 WORK_DIR = "_work"
+HARM = "harm"
+"""The detector whose ``harm.flagged`` feeds the per-source harmful share."""
 FINGERPRINT = "fingerprint.json"
 
 
@@ -96,7 +99,8 @@ def annotation_fields(detectors: list[Detector]) -> list[pa.Field]:
     map_fields = [f for d in detectors if not isinstance(d, GlobalDetector) for f in d.output_fields()]
     global_fields = [f for d in detectors if isinstance(d, GlobalDetector) for f in d.output_fields()]
     near_fields = NEAR_FIELDS if any(isinstance(d, MinHashDetector) for d in detectors) else []
-    return map_fields + global_fields + near_fields
+    share_fields = [SHARE_FIELD] if any(d.name == HARM for d in detectors) else []
+    return map_fields + global_fields + near_fields + share_fields
 
 
 def compile_policy(config: LoadedConfig, detectors: list[Detector]) -> CompiledPolicy:
@@ -232,6 +236,9 @@ def run_audit(
             schema = reduced
         if near_detector is not None:
             dataset, schema = cluster_near_duplicates(runner, dataset, schema, near_detector, released)
+        source_harm = None
+        if any(d.name == HARM for d in detectors):
+            dataset, schema, source_harm = attach_source_shares(runner, dataset, schema)
         dataset = runner.materialize(
             runner.map_batches(dataset, DecideStage(policy, final_annotated, decided), decided, "decide")
         )
@@ -281,6 +288,7 @@ def run_audit(
         "inputs": inputs,
         "units": [unit.to_row() | {"path": unit.display_path} for unit in units],
         "counts": counts,
+        **({"source_harm": source_harm.to_pylist()} if source_harm is not None else {}),
         "outputs": sorted(files.to_pylist() + index_files, key=lambda entry: entry["path"]),
         "ledger_files": [{"path": path, "sha256": digest} for path, digest in sorted(ledger_hashes.items())],
         "ledger_merkle_root": merkle_root(ledger_hashes),

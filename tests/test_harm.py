@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from detectors import build_detector
 from detectors.harm.detector import HarmDetector, noisy_or
 from tests.conftest import SHARED_DATA, require
+from tests.runs import audit
 
 HEADER = "term_id\tterm\trisk\tlang\tweight\tadded_at\n"
 
@@ -84,3 +86,55 @@ def test_hazard_scoring_separates_instructions_from_mentions() -> None:
     assert json.loads(instructions["hazard.categories"]) == ["HZ.chem"]
     assert instructions["hazard.score"] > 0.5 > mention["hazard.score"]
     assert clean["hazard.score"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "engine",
+    ["local", pytest.param("ray", marks=pytest.mark.slow), pytest.param("spark", marks=pytest.mark.slow)],
+)
+def test_a_source_over_the_harmful_share_is_dropped_whole(
+    tmp_path: Path, nltk_records: list[dict], engine: str
+) -> None:
+    rows = _davidson_held_out()
+    offensive = [row["tweet"] for row in rows if row["class"] == "1"][:12]
+    neither = [row["tweet"] for row in rows if row["class"] == "2"][:88]
+    prose = [r["text"] for r in nltk_records if r["source"] == "udhr"][:60]
+    with (tmp_path / "corpus.jsonl").open("w", encoding="utf-8") as handle:
+        for index, text in enumerate(offensive + neither):
+            handle.write(json.dumps({"id": f"t{index}", "text": text, "source": "tweets"}) + "\n")
+    with (tmp_path / "prose.jsonl").open("w", encoding="utf-8") as handle:
+        for index, text in enumerate(prose):
+            handle.write(json.dumps({"id": f"p{index}", "text": text}) + "\n")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {id: tweets, kind: web-crawl, license: MIT, jurisdiction: US, collected_at: 2026-11-25, "
+        "collection_record: davidson held-out rows}\n"
+        "  - {id: prose, kind: open-dataset, license: CC0-1.0, jurisdiction: US, collected_at: 2026-11-25, "
+        "collection_record: nltk udhr}\n"
+    )
+    (tmp_path / "policy.yaml").write_text(
+        "rules:\n"
+        "  - {id: source-harmful-share, when: 'harm.source_share > 0.05', action: drop,"
+        " reason: TC260-003 source rule}\n"
+        "  - {id: harmful, when: 'harm.flagged == True', action: drop, reason: harmful}\n"
+    )
+    (tmp_path / "audit.yaml").write_text(
+        "sources: sources.yaml\npolicy: policy.yaml\n"
+        "inputs:\n  - {source: tweets, paths: [corpus.jsonl]}\n  - {source: prose, paths: [prose.jsonl]}\n"
+        "detectors:\n  - name: quality.language\n  - name: harm\n"
+    )
+    run = audit(tmp_path / "audit.yaml", tmp_path / "out", engine=engine)
+    counts = {row["source_id"]: row for row in run.record["source_harm"]}
+    assert counts["tweets"]["documents"] == 100 and counts["tweets"]["flagged"] > 5
+    assert counts["prose"]["flagged"] == 0
+    ledger = pa.concat_tables(pq.read_table(run.run_dir / e["path"]) for e in run.record["ledger_files"])
+    for row in ledger.to_pylist():
+        evidence = json.loads(row["evidence"])
+        if row["source_id"] == "tweets":
+            assert row["rule_id"] == "source-harmful-share"
+            assert evidence["harm.source_share"] == counts["tweets"]["flagged"] / 100
+        else:
+            assert row["action"] == "keep" and evidence["harm.source_share"] == 0.0
+    datasheet = (run.run_dir / "datasheet.md").read_text()
+    share = counts["tweets"]["flagged"]
+    assert "## Safety (TC260-003)" in datasheet and f"| tweets | 100 | {share} | {share:.1f}% |" in datasheet

@@ -78,6 +78,33 @@ def provenance_summary(ledger: pa.Table, top: int = 10) -> dict[str, Any] | None
     }
 
 
+def safety_summary(ledger: pa.Table, record: dict[str, Any]) -> dict[str, Any] | None:
+    """Documents flagged per TC260-003 risk, hazardous-knowledge candidates, harmful share per source.
+
+    Read from the ``harm.*`` and ``hazard.*`` evidence and the run record; None when ``harm`` did not run.
+    """
+    if "source_harm" not in record:
+        return None
+    risks: Counter[str] = Counter()
+    hazards: Counter[str] = Counter()
+    for evidence in ledger.column("evidence").to_pylist():
+        if '"harm.' not in evidence:
+            continue
+        found = json.loads(evidence)
+        if found.get("harm.flagged"):
+            risks[found["harm.top_risk"]] += 1
+        for category in json.loads(found.get("hazard.categories", "[]")):
+            hazards[category] += 1
+    return {
+        "risks": sorted(risks.items(), key=lambda i: (-i[1], i[0])),
+        "hazards": sorted(hazards.items()),
+        "sources": [
+            {**row, "share": row["flagged"] / row["documents"] if row["documents"] else 0.0}
+            for row in record["source_harm"]
+        ],
+    }
+
+
 def datasheet_context(run_dir: Path) -> dict[str, Any]:
     record = load_run_record(run_dir)
     ledger = read_ledger(run_dir, record)
@@ -115,6 +142,7 @@ def datasheet_context(run_dir: Path) -> dict[str, Any]:
         "shards": [entry for entry in record["outputs"] if entry["kind"] == "shards"],
         "quarantine": [entry for entry in record["outputs"] if entry["kind"] == "quarantine"],
         "provenance": provenance_summary(ledger),
+        "safety": safety_summary(ledger, record),
     }
 
 
