@@ -27,7 +27,7 @@ from urllib.error import HTTPError
 from urllib.parse import urljoin, urlsplit
 
 import zstandard
-from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
+from fastwarc.warc import WarcRecord, WarcRecordType
 
 from detectors.provenance.store import (
     ID_FORMAT,
@@ -45,9 +45,9 @@ from pipeline.io.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
 from pipeline.io.readers.warc import (
     ENCODED_HEADERS,
     DamagedRecord,
-    StreamForFastwarc,
     check_length,
     decode_http_payload,
+    every_record,
     read_body,
     skip_body,
 )
@@ -141,13 +141,7 @@ def _warc_fetches(path: Path) -> Iterator[Fetched]:
     via = f"warc:{path.name}"
     try:
         with open_stream(path) as stream:
-            records = ArchiveIterator(
-                StreamForFastwarc(stream),
-                record_types=WarcRecordType.any_type,
-                parse_http=False,
-                stream_detect=False,
-            )
-            for record in records:
+            for record in every_record(stream):
                 count += 1
                 try:
                     found = _fetched(record, via)

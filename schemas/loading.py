@@ -11,6 +11,13 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
+def check_unique(ids: list[str], what: str) -> None:
+    """Raise ValueError naming every id that appears more than once."""
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(repeated)}")
+
+
 class ConfigError(ValueError):
     """A configuration file is missing, unparsable or invalid; the message names file and field."""
 

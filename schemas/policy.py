@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.loading import check_unique
+
 RuleAction = Literal["keep", "redact", "drop", "quarantine"]
 
 ALLOWED_NODES = (
@@ -65,8 +67,5 @@ class Policy(BaseModel):
     @field_validator("rules")
     @classmethod
     def _unique_ids(cls, rules: list[Rule]) -> list[Rule]:
-        ids = [rule.id for rule in rules]
-        duplicated = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
-        if duplicated:
-            raise ValueError(f"rule ids must be unique; repeated: {', '.join(duplicated)}")
+        check_unique([rule.id for rule in rules], "rule ids")
         return rules

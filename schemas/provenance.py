@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.loading import check_unique
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -98,8 +100,5 @@ class Blacklist(BaseModel):
     @field_validator("entries")
     @classmethod
     def _unique_ids(cls, entries: list[BlacklistEntry]) -> list[BlacklistEntry]:
-        ids = [entry.id for entry in entries]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"entry ids must be unique; repeated: {', '.join(repeated)}")
+        check_unique([entry.id for entry in entries], "entry ids")
         return entries

@@ -35,6 +35,13 @@ KEPT_HTML_META = ("robots", "tdm-reservation", "tdm-policy")
 ENCODED_HEADERS = ("Content-Encoding", "Transfer-Encoding")
 
 
+def every_record(stream: BinaryIO) -> ArchiveIterator:
+    """Every record of a decompressed WARC stream, HTTP headers left unparsed until asked for."""
+    return ArchiveIterator(
+        StreamForFastwarc(stream), record_types=WarcRecordType.any_type, parse_http=False, stream_detect=False
+    )
+
+
 class DamagedRecord(Exception):
     """A record whose body ends before its declared length, or that has no valid length."""
 
@@ -202,13 +209,7 @@ def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[
     count = 0
     try:
         with open_stream(Path(unit.path)) as stream:
-            records = ArchiveIterator(
-                StreamForFastwarc(stream),
-                record_types=WarcRecordType.any_type,
-                parse_http=False,
-                stream_detect=False,
-            )
-            for record in records:
+            for record in every_record(stream):
                 count += 1
                 location = f"{unit.display_path}#record {count}"
                 try:
