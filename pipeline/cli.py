@@ -40,7 +40,7 @@ def run(
     force: Annotated[bool, typer.Option(help="replace a run folder that holds another run")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
 ) -> None:
-    """Audit a corpus: read, detect, decide, write shards, ledger, run.json and a datasheet."""
+    """Audit a corpus: read, detect, decide, write shards, ledger, run.json and the reports."""
     from pipeline.run import RunDirError, run_audit
     from schemas.config import load_config
 
@@ -90,13 +90,14 @@ def verify(
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")]) -> None:
     """Rebuild the reports of a run from its ledger and run record alone."""
-    from pipeline.reports.datasheet import write_datasheet
+    from pipeline.reports import write_reports
 
     try:
-        path = write_datasheet(run_dir)
+        paths = write_reports(run_dir)
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
-    out.print(f"wrote {path}", highlight=False)
+    for path in paths:
+        out.print(f"wrote {path}", highlight=False)
 
 
 @app.command("dedup-report")

@@ -36,7 +36,7 @@ from pipeline.ledger import (
 )
 from pipeline.near_duplicates import NEAR_FIELDS, cluster_near_duplicates
 from pipeline.policy import DECISION_FIELDS, REDACTIONS_SUFFIX, CompiledPolicy
-from pipeline.reports.datasheet import write_datasheet
+from pipeline.reports import REPORTS_DIR, write_reports
 from pipeline.source_shares import SHARE_FIELD, attach_source_shares
 from pipeline.stages import (
     FILE_SCHEMA,
@@ -156,7 +156,7 @@ def _prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) ->
             f"{run_dir} holds the output of another run (different config or inputs); "
             "choose another output folder or pass --force to replace it"
         )
-    for name in (*OUTPUT_DIRS, WORK_DIR):
+    for name in (*OUTPUT_DIRS, REPORTS_DIR, WORK_DIR):
         shutil.rmtree(run_dir / name, ignore_errors=True)
     previous.unlink(missing_ok=True)
     work.mkdir(parents=True)
@@ -297,5 +297,5 @@ def run_audit(
         json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     shutil.rmtree(work_dir, ignore_errors=True)
-    write_datasheet(run_dir)
+    write_reports(run_dir)
     return RunResult(run_dir, record)

@@ -56,7 +56,7 @@ def test_job_entry_point_runs_and_report_rebuilds_the_datasheet(tmp_path: Path) 
         check=True,
     )
     assert "214 read, 173 kept, 4 redacted, 23 dropped, 7 quarantined, 7 error" in completed.stdout
-    datasheet = out / "datasheet.md"
+    datasheet = out / "reports" / "datasheet.md"
     original = datasheet.read_text()
     datasheet.unlink()
     result = runner.invoke(app, ["report", str(out)])

@@ -130,7 +130,7 @@ def test_ledger_holds_no_document_text(run: RunResult, ledger: list[dict]) -> No
 
 
 def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult) -> None:
-    datasheet = (run.run_dir / "datasheet.md").read_text()
+    datasheet = (run.run_dir / "reports" / "datasheet.md").read_text()
     assert "214 records read: 173 kept, 4 redacted, 23 dropped, 7 quarantined, 7 error." in datasheet
     assert "| encyclopedia | 51 |" in datasheet and "| submissions | 16 |" in datasheet
     assert "| fr | 7 |" in datasheet
@@ -234,6 +234,6 @@ def test_provenance_signals_decide_the_crawl_and_the_registry(run: RunResult, le
         if "provenance.robots" in row["evidence"]
     }
     assert robots == {"allow", "disallow", "not-collected"}
-    datasheet = (run.run_dir / "datasheet.md").read_text()
+    datasheet = (run.run_dir / "reports" / "datasheet.md").read_text()
     assert "## Provenance" in datasheet and "| tdmrep.json | 1 | 0.5% |" in datasheet
     assert "| `CC-BY-NC-SA-4.0` | 1 | 0.5% |" in datasheet

@@ -135,6 +135,6 @@ def test_a_source_over_the_harmful_share_is_dropped_whole(
             assert evidence["harm.source_share"] == counts["tweets"]["flagged"] / 100
         else:
             assert row["action"] == "keep" and evidence["harm.source_share"] == 0.0
-    datasheet = (run.run_dir / "datasheet.md").read_text()
+    datasheet = (run.run_dir / "reports" / "datasheet.md").read_text()
     share = counts["tweets"]["flagged"]
     assert "## Safety (TC260-003)" in datasheet and f"| tweets | 100 | {share} | {share:.1f}% |" in datasheet

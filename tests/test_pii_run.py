@@ -68,8 +68,12 @@ def test_no_value_reaches_the_ledger_the_reports_or_the_logs(seeded_run: tuple[P
     values = {doc.text[start:end] for doc in docs for start, end, _ in doc.spans}
     assert len(values) > 150
     records = [path for folder in ("ledger", "index") for path in (run_dir / folder).glob("*")]
-    records += [run_dir / "run.json", run_dir / "datasheet.md"]
-    blobs = {path.name: path.read_bytes().decode("utf-8", errors="replace") for path in records}
+    records += [run_dir / "run.json", *(p for p in (run_dir / "reports").rglob("*") if p.is_file())]
+    assert (run_dir / "reports" / "datasheet.md") in records
+    blobs = {
+        path.relative_to(run_dir).as_posix(): path.read_bytes().decode("utf-8", errors="replace")
+        for path in records
+    }
     blobs["logs"] = logs
     for name, blob in blobs.items():
         leaked = sorted(value for value in values if value in blob)

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline.ledger import load_run_record
+from pipeline.reports import reports_dir
 from schemas.ledger import COUNT_NAMES, Action
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "schemas" / "templates"
@@ -153,7 +154,7 @@ def render_datasheet(run_dir: Path) -> str:
     return environment.get_template("datasheet.md.j2").render(**datasheet_context(run_dir))
 
 
-def write_datasheet(run_dir: Path) -> Path:
-    path = run_dir / "datasheet.md"
+def write_datasheet(run_dir: Path) -> list[Path]:
+    path = reports_dir(run_dir) / "datasheet.md"
     path.write_text(render_datasheet(run_dir), encoding="utf-8")
-    return path
+    return [path]
