@@ -9,6 +9,7 @@ engine brings all rows sharing a key together and calls :meth:`GlobalDetector.re
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -45,6 +46,19 @@ class Detector(ABC):
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
         """Annotation arrays aligned with ``batch`` rows, one per :meth:`output_fields` entry."""
         raise NotImplementedError
+
+    def rows_to_arrays(self, rows: Iterable[dict[str, Any] | None]) -> list[pa.Array]:
+        """Annotation arrays from one dict per document (``<family>.<field>`` -> value).
+
+        Detectors think per document but must hand back columns; ``None`` stands for a document
+        the detector cannot look at (no text) and becomes a null in every column.
+        """
+        fields = self.output_fields()
+        columns: list[list[Any]] = [[] for _ in fields]
+        for row in rows:
+            for field, values in zip(fields, columns, strict=True):
+                values.append(None if row is None else row[field.name])
+        return [pa.array(values, field.type) for field, values in zip(fields, columns, strict=True)]
 
     def describe(self) -> dict[str, Any]:
         """What the run record says about this detector: its name, params and model identity."""

@@ -124,31 +124,30 @@ class PiiDetector(Detector):
         return f"<{entity.type}_{hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:8]}>"
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        doc_ids = batch.column("doc_id").to_pylist()
+        texts = batch.column("text").to_pylist()
+        return self.rows_to_arrays(
+            None if text is None else self._annotate_one(doc_id, text)
+            for doc_id, text in zip(doc_ids, texts, strict=True)
+        )
+
+    def _annotate_one(self, doc_id: str, text: str) -> dict[str, Any]:
+        entities = self.find(text)
+        counts: dict[str, int] = {}
+        for entity in entities:
+            counts[entity.type] = counts.get(entity.type, 0) + 1
+        covered = sum(entity.end - entity.start for entity in entities)
         sensitive = set(self.params.sensitive_types)
-        columns: dict[str, list[Any]] = {field.name: [] for field in self.output_fields()}
-        for doc_id, text in zip(
-            batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(), strict=True
-        ):
-            if text is None:
-                for values in columns.values():
-                    values.append(None)
-                continue
-            entities = self.find(text)
-            counts: dict[str, int] = {}
-            for entity in entities:
-                counts[entity.type] = counts.get(entity.type, 0) + 1
-            covered = sum(entity.end - entity.start for entity in entities)
-            columns["pii.count"].append(len(entities))
-            columns["pii.sensitive_count"].append(sum(n for kind, n in counts.items() if kind in sensitive))
-            columns["pii.density"].append(round(covered / len(text), 4) if text else 0.0)
-            columns["pii.types"].append(_json(dict(sorted(counts.items()))) if entities else None)
-            columns["pii.spans"].append(_json([list(entity) for entity in entities]) if entities else None)
-            columns["pii.redactions"].append(
-                _json([[e.start, e.end, self._replacement(doc_id, e, text)] for e in entities])
-                if entities
-                else None
-            )
-        return [pa.array(columns[field.name], field.type) for field in self.output_fields()]
+        return {
+            "pii.count": len(entities),
+            "pii.sensitive_count": sum(n for kind, n in counts.items() if kind in sensitive),
+            "pii.density": round(covered / len(text), 4) if text else 0.0,
+            "pii.types": _json(dict(sorted(counts.items()))) if entities else None,
+            "pii.spans": _json([list(entity) for entity in entities]) if entities else None,
+            "pii.redactions": _json([[e.start, e.end, self._replacement(doc_id, e, text)] for e in entities])
+            if entities
+            else None,
+        }
 
     def describe(self) -> dict[str, Any]:
         analysis = self._analysis()

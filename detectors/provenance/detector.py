@@ -137,7 +137,7 @@ class ProvenanceDetector(Detector):
         )
         self._blacklist = load_yaml_model(Path(p.blacklist), Blacklist) if p.blacklist else Blacklist()
         self._allowed = frozenset(p.license_allowlist) if p.license_allowlist is not None else None
-        self._sites: dict[str, _Site] = {}
+        self._sites: dict[str, _Site | None] = {}
 
     def output_fields(self) -> list[pa.Field]:
         return [
@@ -151,11 +151,15 @@ class ProvenanceDetector(Detector):
         ]
 
     def _site(self, origin: str) -> _Site | None:
-        if self._snapshot is None or self._snapshot.entry(origin, "robots.txt") is None:
+        """The origin's collected policies, read from the snapshot once per origin (None: not collected)."""
+        if self._snapshot is None:
             return None
         if origin not in self._sites:
             snapshot = self._snapshot
             robots_entry = snapshot.entry(origin, "robots.txt")
+            if robots_entry is None:
+                self._sites[origin] = None
+                return None
             robots_body = snapshot.body(origin, "robots.txt")
             tdmrep = snapshot.entry(origin, "tdmrep.json")
             ai_txt = snapshot.entry(origin, "ai.txt")
@@ -227,7 +231,6 @@ class ProvenanceDetector(Detector):
         return None
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
-        columns: dict[str, list[Any]] = {field.name: [] for field in self.output_fields()}
         rows = zip(
             batch.column("url").to_pylist(),
             batch.column("source_id").to_pylist(),
@@ -236,32 +239,37 @@ class ProvenanceDetector(Detector):
             batch.column("content_sha256").to_pylist(),
             strict=True,
         )
-        for url, source_id, licence, meta, content_sha256 in rows:
-            origin = host = None
-            if url:
-                try:
-                    origin, host = origin_of(url), urlsplit(url).hostname
-                except ValueError:
-                    origin = host = None
-            signals = self._page_signals(json.loads(meta) if meta else {})
-            robots = None
-            if origin is not None and self._snapshot is not None:
-                robots = self._robots(url, origin, self._site(origin), signals)
-            registered = self._registry.match(url, host, content_sha256)
-            if registered:
-                signals.add(registered)
-            columns["provenance.domain"].append(host)
-            columns["provenance.optout"].append(bool(signals - INFORMATIONAL))
-            columns["provenance.signals"].append(json.dumps(sorted(signals)) if signals else None)
-            columns["provenance.robots"].append(
-                json.dumps(robots, sort_keys=True, separators=(",", ":")) if robots else None
-            )
-            columns["provenance.blacklisted"].append(self._blacklisted(url, host, source_id))
-            columns["provenance.license"].append(licence)
-            columns["provenance.license_allowed"].append(
-                None if self._allowed is None else bool(licence) and licence_allowed(licence, self._allowed)
-            )
-        return [pa.array(columns[field.name], field.type) for field in self.output_fields()]
+        return self.rows_to_arrays(self._annotate_one(*row) for row in rows)
+
+    def _annotate_one(
+        self, url: str | None, source_id: str, licence: str | None, meta: str | None, content_sha256: str
+    ) -> dict[str, Any]:
+        origin = host = None
+        if url:
+            try:
+                origin, host = origin_of(url), urlsplit(url).hostname
+            except ValueError:
+                origin = host = None
+        signals = self._page_signals(json.loads(meta) if meta else {})
+        robots = None
+        if origin is not None and self._snapshot is not None:
+            robots = self._robots(url, origin, self._site(origin), signals)
+        registered = self._registry.match(url, host, content_sha256)
+        if registered:
+            signals.add(registered)
+        return {
+            "provenance.domain": host,
+            "provenance.optout": bool(signals - INFORMATIONAL),
+            "provenance.signals": json.dumps(sorted(signals)) if signals else None,
+            "provenance.robots": json.dumps(robots, sort_keys=True, separators=(",", ":"))
+            if robots
+            else None,
+            "provenance.blacklisted": self._blacklisted(url, host, source_id),
+            "provenance.license": licence,
+            "provenance.license_allowed": None
+            if self._allowed is None
+            else bool(licence) and licence_allowed(licence, self._allowed),
+        }
 
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {**super().describe(), "agents": len(self.agents)}
