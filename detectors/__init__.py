@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "pii": "detectors.pii.detector:PiiDetector",
     "provenance": "detectors.provenance.detector:ProvenanceDetector",
     "harm": "detectors.harm.detector:HarmDetector",
+    "bias": "detectors.bias.detector:BiasDetector",
 }
 """Detector name -> ``module:class``."""
 

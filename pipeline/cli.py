@@ -41,6 +41,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
 ) -> None:
     """Audit a corpus: read, detect, decide, write shards, ledger, run.json and the reports."""
+    from pipeline.expectations import ChecksFailed
     from pipeline.run import RunDirError, run_audit
     from schemas.config import load_config
 
@@ -57,6 +58,8 @@ def run(
         )
     except (ConfigError, RunDirError) as exc:
         raise fail(str(exc)) from None
+    except ChecksFailed as exc:
+        raise fail(str(exc), code=1) from None
     counts = result.record["counts"]
     summary = ", ".join(f"{value} {name}" for name, value in counts.items())
     out.print(f"{result.run_dir}: {summary}", highlight=False)
@@ -88,16 +91,49 @@ def verify(
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="a finished run folder")]) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    answers: Annotated[
+        Path | None,
+        typer.Option("--answers", help="datasheet answers (question id -> answer) replacing the run's copy"),
+    ] = None,
+) -> None:
     """Rebuild the reports of a run from its ledger and run record alone."""
     from pipeline.reports import write_reports
+    from pipeline.reports.answers import store_answers
 
     try:
+        if answers is not None:
+            store_answers(run_dir, answers)
         paths = write_reports(run_dir)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     for path in paths:
         out.print(f"wrote {path}", highlight=False)
+
+
+@app.command("review-import")
+def review_import(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    verdicts: Annotated[Path, typer.Argument(help="the filled-in review_sample.csv")],
+) -> None:
+    """Import reviewers' verdicts on the TC260-003 sample; print the pass rate, update the assessment."""
+    from pipeline.reports.review_import import ReviewImportError, import_review
+    from pipeline.reports.tc260_assessment import write_assessment
+
+    try:
+        result, path = import_review(run_dir, verdicts)
+    except (FileNotFoundError, ReviewImportError) as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"{result['passed']} of {result['n']} passed: {100 * result['pass_rate']:.2f}% "
+        f"(Wilson 95% {100 * result['wilson_low']:.2f}% to {100 * result['wilson_high']:.2f}%); "
+        f"requirement {100 * result['requirement']:.0f}% {'met' if result['met'] else 'not met'}, "
+        f"lower bound {'clears' if result['met_lower_bound'] else 'does not clear'} it",
+        highlight=False,
+    )
+    for written in [path, *write_assessment(run_dir)]:
+        out.print(f"wrote {written}", highlight=False)
 
 
 @app.command("dedup-report")
@@ -136,13 +172,17 @@ def dedup_report(
 
 @app.command()
 def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None:
-    """Check a config, its source manifest and policy without running anything."""
+    """Check a config, its source manifest, policy and checks without running anything."""
+    from pipeline.expectations import plan_checks
     from pipeline.run import build_detectors, compile_policy
     from schemas.config import load_config
 
     try:
         loaded = load_config(config)
-        compile_policy(loaded, build_detectors(loaded))
+        detectors = build_detectors(loaded)
+        compile_policy(loaded, detectors)
+        if loaded.audit.checks:
+            plan_checks(loaded.audit.checks, loaded.base_dir, [detector.describe() for detector in detectors])
     except ConfigError as exc:
         raise fail(str(exc)) from None
     out.print(

@@ -21,7 +21,9 @@ from rich.console import Console
 
 from detectors import Detector, GlobalDetector, build_detector, detector_class
 from detectors.dedup.minhash import MinHashDetector
+from pipeline.bias_shares import BIAS_FIELDS, BIAS_RECORD_KEY, attach_bias_shares
 from pipeline.engines import make_engine
+from pipeline.expectations import ChecksFailed, failed_expectations, plan_checks, run_checks
 from pipeline.io.plan import hash_inputs, plan_units
 from pipeline.io.units import units_table
 from pipeline.io.writers import sha256_file
@@ -66,6 +68,8 @@ from schemas.loading import ConfigError
 WORK_DIR = "_work"
 HARM = "harm"
 """The detector whose ``harm.flagged`` feeds the per-source harmful share."""
+BIAS = "bias"
+"""The detector whose counts feed the per-source skew and, with ``harm``, ``bias.discrimination``."""
 FINGERPRINT = "fingerprint.json"
 
 
@@ -100,7 +104,8 @@ def annotation_fields(detectors: list[Detector]) -> list[pa.Field]:
     global_fields = [f for d in detectors if isinstance(d, GlobalDetector) for f in d.output_fields()]
     near_fields = NEAR_FIELDS if any(isinstance(d, MinHashDetector) for d in detectors) else []
     share_fields = [SHARE_FIELD] if any(d.name == HARM for d in detectors) else []
-    return map_fields + global_fields + near_fields + share_fields
+    bias_fields = BIAS_FIELDS if any(d.name == BIAS for d in detectors) else []
+    return map_fields + global_fields + near_fields + share_fields + bias_fields
 
 
 def compile_policy(config: LoadedConfig, detectors: list[Detector]) -> CompiledPolicy:
@@ -191,6 +196,8 @@ def run_audit(
     annotated = extend_schema(DOCUMENT_SCHEMA, [f for d in map_detectors for f in d.output_fields()])
     final_annotated = extend_schema(DOCUMENT_SCHEMA, annotation_fields(detectors))
     policy = compile_policy(config, detectors)
+    described = [detector.describe() for detector in detectors]
+    checks = plan_checks(audit.checks, config.base_dir, described) if audit.checks else None
     decided = extend_schema(final_annotated, DECISION_FIELDS + ROUTING_FIELDS)
 
     units = plan_units(config)
@@ -239,6 +246,12 @@ def run_audit(
         source_harm = None
         if any(d.name == HARM for d in detectors):
             dataset, schema, source_harm = attach_source_shares(runner, dataset, schema)
+        source_bias = None
+        bias_detector = next((d for d in detectors if d.name == BIAS), None)
+        if bias_detector is not None:
+            dataset, schema, source_bias = attach_bias_shares(
+                runner, dataset, schema, bias_detector.params.skew_min_mentions
+            )
         dataset = runner.materialize(
             runner.map_batches(dataset, DecideStage(policy, final_annotated, decided), decided, "decide")
         )
@@ -289,13 +302,23 @@ def run_audit(
         "units": [unit.to_row() | {"path": unit.display_path} for unit in units],
         "counts": counts,
         **({"source_harm": source_harm.to_pylist()} if source_harm is not None else {}),
+        **({BIAS_RECORD_KEY: source_bias} if source_bias is not None else {}),
         "outputs": sorted(files.to_pylist() + index_files, key=lambda entry: entry["path"]),
         "ledger_files": [{"path": path, "sha256": digest} for path, digest in sorted(ledger_hashes.items())],
         "ledger_merkle_root": merkle_root(ledger_hashes),
     }
+    if checks is not None:
+        record["checks"] = run_checks(checks, run_dir, record)
+        outcome = "passed" if record["checks"]["success"] else "FAILED"
+        console.log(f"checks {outcome} in {record['checks']['seconds']} s")
     (run_dir / RUN_RECORD).write_text(
         json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     shutil.rmtree(work_dir, ignore_errors=True)
     write_reports(run_dir)
+    if checks is not None and checks.spec.fail_run and not record["checks"]["success"]:
+        raise ChecksFailed(
+            f"{run_dir}: expectations failed: {'; '.join(failed_expectations(record['checks']))}. "
+            "The outputs and run.json (checks) are kept as evidence."
+        )
     return RunResult(run_dir, record)

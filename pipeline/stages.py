@@ -125,7 +125,11 @@ class ReadStage:
 
 @dataclass(frozen=True)
 class AnnotateStage:
-    """Run the map-side detectors and append their columns."""
+    """Run the map-side detectors in config order and append their columns.
+
+    Each detector sees the columns of the detectors before it (``harm`` reads ``quality.lang`` to
+    pick its language model), so the batch is rebuilt after each one; that costs no copy.
+    """
 
     detectors: tuple[Detector, ...]
     in_schema: pa.Schema
@@ -133,9 +137,9 @@ class AnnotateStage:
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, self.in_schema)
-        batch = as_batch(table)
         for detector in self.detectors:
-            for field, array in zip(detector.output_fields(), detector.annotate(batch), strict=True):
+            annotations = detector.annotate(as_batch(table))
+            for field, array in zip(detector.output_fields(), annotations, strict=True):
                 table = table.append_column(field, array)
         return conform(table, self.out_schema)
 

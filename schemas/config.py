@@ -74,11 +74,50 @@ class EngineSpec(BaseModel):
     spark_master: str | None = None
 
 
+class ReportsSpec(BaseModel):
+    """Inputs of the reports that no ledger holds: the owner's answers to the datasheet questions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answers: str | None = Field(
+        default=None, description="YAML of question id -> answer (schemas/templates/datasheet_questions.yaml)"
+    )
+    review_seed: int = Field(
+        default=45654, description="seed of the review and technical samples (hashed with the config)"
+    )
+    review_sample_size: int = Field(
+        default=4000, ge=4000, description="documents in the human review sample (TC260-003: at least 4,000)"
+    )
+    technical_sample_share: float = Field(
+        default=0.1, ge=0.1, le=1.0, description="share of kept documents re-checked by detectors (>= 10%)"
+    )
+
+
 class DetectorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChecksSpec(BaseModel):
+    """Great Expectations suites run on a finished run's shards, quarantine and ledger
+    (``pipeline.expectations``); present means they run, and their results go into ``run.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suites: list[str] = Field(
+        default_factory=lambda: ["shards", "quarantine", "ledger"],
+        description="shipped suite names (schemas/expectations/<name>.json) or paths of suite JSON files",
+    )
+    allowed_languages: list[str] | None = Field(
+        default=None, description="language codes the shards may hold; no language check if unset"
+    )
+    pii_types: list[str] = Field(
+        default_factory=lambda: ["EMAIL", "URL_CREDENTIALS", "SECRET", "CN_MOBILE", "CN_PLATE"],
+        description="pii entity types whose recogniser patterns no shard text may match",
+    )
+    fail_run: bool = Field(default=False, description="a failed expectation makes the run fail (exit 1)")
 
 
 def _default_detectors() -> list[DetectorSpec]:
@@ -103,7 +142,9 @@ class AuditConfig(BaseModel):
     detectors: list[DetectorSpec] = Field(default_factory=_default_detectors)
     output: OutputSpec = Field(default_factory=OutputSpec)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    checks: ChecksSpec | None = None
     engine: EngineSpec = Field(default_factory=EngineSpec)
+    reports: ReportsSpec = Field(default_factory=ReportsSpec)
 
     @field_validator("detectors")
     @classmethod
@@ -161,6 +202,9 @@ def load_config(path: Path | str) -> LoadedConfig:
                 f"{path}: inputs[{index}].source: {spec.source!r} is not declared in {sources_path} "
                 f"(declared: {known})"
             )
+    answers = audit.reports.answers
+    if answers is not None and not (base_dir / answers).is_file():  # an absolute path stays absolute
+        raise ConfigError(f"{path}: reports.answers: {answers!r} is not a file (relative to {base_dir})")
     return LoadedConfig(
         path=path,
         sources_path=sources_path,

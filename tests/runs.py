@@ -5,8 +5,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from pipeline.run import RunResult, run_audit
 from schemas.config import load_config
+
+EVERY_ENGINE = [
+    "local",
+    pytest.param("ray", marks=pytest.mark.slow),
+    pytest.param("spark", marks=pytest.mark.slow),
+]
+"""Engine parameters for tests that must hold on all three; the distributed ones are slow."""
 
 
 def audit(config: Path, out: Path, engine: str = "local", partitions: int = 2, **kwargs: object) -> RunResult:
@@ -25,10 +34,11 @@ def output_digests(run_dir: Path) -> dict[str, str]:
 
 
 def demo_variant(folder: Path, **replacements: str) -> Path:
-    """A copy of the demo's audit.yaml with text replaced, beside links to the demo's other files."""
+    """A copy of the demo's audit.yaml with text replaced, beside links to every other demo file."""
     demo = Path(__file__).resolve().parents[1] / "demo"
-    for name in ("sources.yaml", "policy.yaml", "corpus", "provenance"):
-        (folder / name).symlink_to(demo / name)
+    for path in demo.iterdir():
+        if path.name != "audit.yaml":
+            (folder / path.name).symlink_to(path)
     text = (demo / "audit.yaml").read_text()
     for old, new in replacements.items():
         assert old in text, old

@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_validate_accepts_the_demo_config() -> None:
     result = runner.invoke(app, ["validate", str(DEMO_CONFIG)])
     assert result.exit_code == 0, result.output
-    assert "valid (6 inputs, 12 rules)" in result.output
+    assert "valid (6 inputs, 15 rules)" in result.output
 
 
 def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:

