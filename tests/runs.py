@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,23 @@ def demo_variant(folder: Path, **replacements: str) -> Path:
     config = folder / "audit.yaml"
     config.write_text(text)
     return config
+
+
+def write_seeded_corpus(folder: Path, seed: int, per_type: int) -> list:
+    """The labelled personal-information set of ``benchmarks/pii_corpus.py`` (real sentences of the
+    shared corpus with known identifiers and decoys) as source ``seeded``: ``seeded.jsonl`` and
+    ``sources.yaml`` in ``folder``; the documents, so tests know every value inserted.
+
+    The generator (and Faker) load on first call, not for every test that imports this module."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from pii_corpus import build  # benchmarks/ is not a package
+
+    docs = build(seed=seed, per_type=per_type)
+    with (folder / "seeded.jsonl").open("w", encoding="utf-8") as handle:
+        for index, doc in enumerate(docs):
+            handle.write(json.dumps({"id": f"d{index:04d}", "text": doc.text}, ensure_ascii=False) + "\n")
+    (folder / "sources.yaml").write_text(
+        "sources:\n  - {id: seeded, kind: open-dataset, license: CC0-1.0, jurisdiction: US, "
+        f"collected_at: 2026-11-25, collection_record: benchmarks/pii_corpus.py seed {seed}}}\n"
+    )
+    return docs

@@ -24,10 +24,7 @@ from pipeline.run import RunResult
 from schemas.config import ChecksSpec
 from schemas.loading import ConfigError
 from tests.conftest import DEMO_CONFIG, NLTK_CORPUS, REPO, require
-from tests.runs import audit, demo_variant
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from pii_corpus import build  # benchmarks/ is not a package
+from tests.runs import audit, demo_variant, write_seeded_corpus
 
 PII_EXPECTATION = "expect_column_values_to_not_match_regex_list"
 KEEP_ALL = "version: 1\nrules: []\ndefault_action: keep\ndefault_reason: personal information left in place\n"
@@ -261,14 +258,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
     """Real sentences from the shared corpus with labelled identifiers and checksum-failing decoys."""
     require(NLTK_CORPUS)
     folder = tmp_path_factory.mktemp("seeded")
-    docs = build(seed=5, per_type=8)
-    with (folder / "seeded.jsonl").open("w", encoding="utf-8") as handle:
-        for index, doc in enumerate(docs):
-            handle.write(json.dumps({"id": f"d{index:04d}", "text": doc.text}, ensure_ascii=False) + "\n")
-    (folder / "sources.yaml").write_text(
-        "sources:\n  - {id: seeded, kind: open-dataset, license: CC0-1.0, jurisdiction: US, "
-        "collected_at: 2026-11-25, collection_record: benchmarks/pii_corpus.py seed 5}\n"
-    )
+    docs = write_seeded_corpus(folder, seed=5, per_type=8)
     for name, policy in (("keep", KEEP_ALL), ("redact", REDACT)):
         (folder / f"policy-{name}.yaml").write_text(policy)
         (folder / f"audit-{name}.yaml").write_text(

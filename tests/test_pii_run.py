@@ -16,9 +16,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.conftest import NLTK_CORPUS, REPO, require
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from pii_corpus import build  # benchmarks/ is not a package
+from tests.runs import write_seeded_corpus
 
 SALT = "a test salt that is long enough"
 POLICY = """\
@@ -35,14 +33,7 @@ default_reason: no personal information found
 def seeded_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list, str]:
     require(NLTK_CORPUS)
     folder = tmp_path_factory.mktemp("pii-run")
-    docs = build(seed=11, per_type=12)
-    with (folder / "seeded.jsonl").open("w", encoding="utf-8") as handle:
-        for index, doc in enumerate(docs):
-            handle.write(json.dumps({"id": f"d{index:04d}", "text": doc.text}, ensure_ascii=False) + "\n")
-    (folder / "sources.yaml").write_text(
-        "sources:\n  - {id: seeded, kind: open-dataset, license: CC0-1.0, jurisdiction: US, "
-        "collected_at: 2026-11-25, collection_record: benchmarks/pii_corpus.py seed 11}\n"
-    )
+    docs = write_seeded_corpus(folder, seed=11, per_type=12)
     (folder / "policy.yaml").write_text(POLICY)
     (folder / "audit.yaml").write_text(
         "name: seeded-pii\nsources: sources.yaml\npolicy: policy.yaml\n"
