@@ -128,7 +128,8 @@ class AnnotateStage:
     """Run the map-side detectors in config order and append their columns.
 
     Each detector sees the columns of the detectors before it (``harm`` reads ``quality.lang`` to
-    pick its language model), so the batch is rebuilt after each one; that costs no copy.
+    pick its language model), so the batch is rebuilt after each one. The input's chunks are joined
+    once up front and every appended column is one chunk, so those rebuilds copy nothing.
     """
 
     detectors: tuple[Detector, ...]
@@ -136,7 +137,7 @@ class AnnotateStage:
     out_schema: pa.Schema
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        table = conform(table, self.in_schema)
+        table = conform(table, self.in_schema).combine_chunks()
         for detector in self.detectors:
             annotations = detector.annotate(as_batch(table))
             for field, array in zip(detector.output_fields(), annotations, strict=True):
