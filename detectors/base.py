@@ -2,18 +2,21 @@
 
 A detector is a pure, deterministic function of an Arrow record batch: it reads document
 columns and returns annotation columns named ``<family>.<field>``. It never sees an engine.
-A *global* detector (dedup, per-source aggregates) additionally names a key column; the
-engine brings all rows sharing a key together and calls :meth:`GlobalDetector.reduce` on them.
+Work that needs other documents (duplicates, per-source shares) it declares as corpus-wide
+passes (:mod:`detectors.passes`), which the pipeline runs on every engine.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from detectors.passes import CorpusPass
 
 
 class NoParams(BaseModel):
@@ -25,6 +28,13 @@ class Detector(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
+    PATH_PARAMS: ClassVar[tuple[str, ...]] = ()
+    """Params holding file paths (or lists of them), resolved against the config's folder."""
+    LEDGER_OVERRIDES: ClassVar[dict[str, str]] = {}
+    """Document field -> this detector's column that replaces it in the ledger where it has a value."""
+    WORKING_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    """Map-side columns that only feed this detector's own passes: not evidence, and not worth
+    re-checking one document at a time (MinHash signatures and band keys)."""
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         try:
@@ -41,11 +51,15 @@ class Detector(ABC):
 
     @abstractmethod
     def output_fields(self) -> list[pa.Field]:
-        """The annotation columns this detector adds, in order."""
+        """The annotation columns :meth:`annotate` adds, in order (none for a pass-only detector)."""
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
         """Annotation arrays aligned with ``batch`` rows, one per :meth:`output_fields` entry."""
         raise NotImplementedError
+
+    def passes(self) -> tuple[CorpusPass, ...]:
+        """The corpus-wide passes this detector needs after every document is annotated."""
+        return ()
 
     def rows_to_arrays(self, rows: Iterable[dict[str, Any] | None]) -> list[pa.Array]:
         """Annotation arrays from one dict per document (``<family>.<field>`` -> value).
@@ -63,16 +77,3 @@ class Detector(ABC):
     def describe(self) -> dict[str, Any]:
         """What the run record says about this detector: its name, params and model identity."""
         return {"name": self.name, "params": self.params.model_dump(mode="json")}
-
-
-class GlobalDetector(Detector):
-    """A detector whose answer for a row depends on other rows sharing a key."""
-
-    key: ClassVar[str]
-
-    def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
-        raise TypeError(f"{self.name} is a global detector; it annotates in reduce()")
-
-    @abstractmethod
-    def reduce(self, group: pa.Table) -> list[pa.Array]:
-        """Annotations for every row of one key group; ``group`` is sorted by ordinal."""

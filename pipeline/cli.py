@@ -41,7 +41,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
 ) -> None:
     """Audit a corpus: read, detect, decide, write shards, ledger, run.json and the reports."""
-    from pipeline.expectations import ChecksFailed
+    from pipeline.record.expectations import ChecksFailed
     from pipeline.run import RunDirError, run_audit
     from schemas.config import load_config
 
@@ -72,7 +72,7 @@ def verify(
     skip_inputs: Annotated[bool, typer.Option(help="do not re-hash the input files")] = False,
 ) -> None:
     """Recompute every hash, the ledger Merkle root and the counts; exit 1 naming what changed."""
-    from pipeline.ledger import verify_run
+    from pipeline.record.verify import verify_run
 
     try:
         report = verify_run(run_dir, check_inputs=not skip_inputs)
@@ -99,8 +99,8 @@ def report(
     ] = None,
 ) -> None:
     """Rebuild the reports of a run from its ledger and run record alone."""
-    from pipeline.reports import write_reports
-    from pipeline.reports.answers import store_answers
+    from pipeline.report import write_reports
+    from pipeline.report.answers import store_answers
 
     try:
         if answers is not None:
@@ -118,8 +118,8 @@ def review_import(
     verdicts: Annotated[Path, typer.Argument(help="the filled-in review_sample.csv")],
 ) -> None:
     """Import reviewers' verdicts on the TC260-003 sample; print the pass rate, update the assessment."""
-    from pipeline.reports.review_import import ReviewImportError, import_review
-    from pipeline.reports.tc260_assessment import write_assessment
+    from pipeline.report.review_import import ReviewImportError, import_review
+    from pipeline.report.tc260_assessment import write_assessment
 
     try:
         result, path = import_review(run_dir, verdicts)
@@ -152,7 +152,7 @@ def dedup_report(
     Numbers come from the ledger; the snippets are read again from the run's inputs and are only
     printed (or written to --html), never stored anywhere else.
     """
-    from pipeline.reports.dedup import dedup_summary, load_snippets, render_console, write_html
+    from pipeline.report.dedup import dedup_summary, load_snippets, render_console, write_html
 
     try:
         summary = dedup_summary(run_dir, top=top)
@@ -173,16 +173,12 @@ def dedup_report(
 @app.command()
 def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None:
     """Check a config, its source manifest, policy and checks without running anything."""
-    from pipeline.expectations import plan_checks
-    from pipeline.run import build_detectors, compile_policy
+    from pipeline.run import plan_run
     from schemas.config import load_config
 
     try:
         loaded = load_config(config)
-        detectors = build_detectors(loaded)
-        compile_policy(loaded, detectors)
-        if loaded.audit.checks:
-            plan_checks(loaded.audit.checks, loaded.base_dir, [detector.describe() for detector in detectors])
+        plan_run(loaded)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     out.print(

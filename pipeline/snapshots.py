@@ -41,8 +41,8 @@ from detectors.provenance.store import (
     origin_of,
     utc_text,
 )
-from pipeline.io.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
-from pipeline.io.readers.warc import (
+from pipeline.read.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
+from pipeline.read.readers.warc import (
     ENCODED_HEADERS,
     DamagedRecord,
     check_length,
@@ -51,7 +51,7 @@ from pipeline.io.readers.warc import (
     read_body,
     skip_body,
 )
-from pipeline.io.writers import write_atomic
+from pipeline.write.files import write_atomic
 
 MAX_BODY_BYTES = 512_000
 MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five consecutive redirects

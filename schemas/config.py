@@ -102,7 +102,7 @@ class DetectorSpec(BaseModel):
 
 class ChecksSpec(BaseModel):
     """Great Expectations suites run on a finished run's shards, quarantine and ledger
-    (``pipeline.expectations``); present means they run, and their results go into ``run.json``."""
+    (``pipeline.record.expectations``); present means they run, and their results go into ``run.json``."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,7 +4,7 @@ A rule is ``when <expression> -> action``; the first rule whose expression is tr
 document decides it, and its id and reason go into the ledger. Expressions use a small,
 safe subset of Python syntax over column names (``dedup.exact_dup_of is not None``,
 ``quality.lang not in ['en', 'zh']``, ``quality.lang_score < 0.5 and source_id == 'forum'``),
-compiled to vectorised Arrow compute by ``pipeline.policy``.
+compiled to vectorised Arrow compute by ``pipeline.decide.policy``.
 """
 
 from __future__ import annotations

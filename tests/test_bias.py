@@ -22,10 +22,11 @@ from detectors.bias.lexicon import (
     shipped_lexicon,
     write_lexicon,
 )
+from detectors.bias.source_skew import TOTALS_SCHEMA, source_rows, total_variation
 from detectors.harm import taxonomy
-from pipeline.bias_shares import TOTALS_SCHEMA, source_rows, total_variation
-from pipeline.reports.bias import bias_summary
-from pipeline.reports.datasheet import TEMPLATES, read_ledger
+from pipeline.record.ledger import read_ledger
+from pipeline.report.bias import bias_summary
+from pipeline.report.datasheet import TEMPLATES
 from tests.conftest import REPO, SHARED_DATA, require
 from tests.runs import EVERY_ENGINE, audit
 

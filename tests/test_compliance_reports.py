@@ -15,17 +15,17 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.ledger import load_run_record
-from pipeline.reports.datasheet import read_ledger
-from pipeline.reports.review_import import RESULT_FILE, ReviewImportError, import_review
-from pipeline.reports.review_sample import (
+from pipeline.record.ledger import read_ledger
+from pipeline.record.run_record import load_run_record
+from pipeline.report.review_import import RESULT_FILE, ReviewImportError, import_review
+from pipeline.report.review_sample import (
     WORKSHEET_ENCODING,
     draw,
     review_sample,
     training_documents,
     wilson_interval,
 )
-from pipeline.reports.technical_check import technical_check
+from pipeline.report.technical_check import technical_check
 from tests.runs import audit, demo_variant
 
 HARM = {"  - name: harm   #": "  - {name: harm, params: {classifier_models: false}}   #"}

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.reports.dedup import CHANGED, NOT_AVAILABLE, dedup_summary, fold, load_snippets, render_html
+from pipeline.report.dedup import CHANGED, NOT_AVAILABLE, dedup_summary, fold, load_snippets, render_html
 from pipeline.run import run_audit
 from schemas.config import load_config
 from schemas.document import content_sha256

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.ledger import verify_run
+from pipeline.record.verify import verify_run
 from pipeline.run import RunResult
 from schemas.document import SHARD_SCHEMA
 from schemas.ledger import LEDGER_SCHEMA

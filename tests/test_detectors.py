@@ -64,15 +64,16 @@ def test_exact_dedup_keeps_the_first_and_points_later_copies_to_it(nltk_records:
         groups.setdefault(content_sha256(record["text"]), []).append(record["id"])
     repeated = {key: ids for key, ids in groups.items() if len(ids) > 1}
     assert len(repeated) == 31 and sum(len(ids) - 1 for ids in repeated.values()) == 35
-    detector = ExactDedup()
+    (first_copy,) = ExactDedup().passes()
     for key, ids in repeated.items():
         group = pa.table({"doc_id": ids, "content_sha256": [key] * len(ids)})
-        (dup_of,) = detector.reduce(group)
+        (dup_of,) = first_copy.reduce(group)
         assert dup_of.to_pylist() == [None] + [ids[0]] * (len(ids) - 1)
 
 
 def test_exact_dedup_leaves_unhashed_rows_alone() -> None:
-    (dup_of,) = ExactDedup().reduce(
+    (first_copy,) = ExactDedup().passes()
+    (dup_of,) = first_copy.reduce(
         pa.table({"doc_id": ["x"], "content_sha256": pa.array([None], pa.string())})
     )
     assert dup_of.to_pylist() == [None]

@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.expectations import failed_expectations, plan_checks, run_checks
-from pipeline.ledger import verify_run
+from pipeline.record.expectations import failed_expectations, plan_checks, run_checks
+from pipeline.record.verify import verify_run
 from pipeline.run import RunResult
 from schemas.config import ChecksSpec
 from schemas.loading import ConfigError

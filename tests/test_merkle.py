@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pipeline.ledger import merkle_root
+from pipeline.record.run_record import merkle_root
 
 
 def _h(data: bytes) -> bytes:

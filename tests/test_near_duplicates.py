@@ -16,7 +16,7 @@ from datasketch import MinHash
 
 from detectors.dedup.minhash import hash32, lsh_bands, shingles, signatures
 from pipeline.engines.local import LocalEngine
-from pipeline.near_duplicates import EDGE_SCHEMA, connected_components
+from pipeline.passes.clusters import EDGE_SCHEMA, connected_components
 from pipeline.run import RunResult
 from tests.conftest import NLTK_CORPUS, require
 from tests.runs import audit

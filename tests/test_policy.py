@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from pipeline.policy import CompiledPolicy, apply_redactions
+from pipeline.decide.policy import CompiledPolicy, apply_redactions
 from schemas.loading import ConfigError
 from schemas.policy import Policy
 

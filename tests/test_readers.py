@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.io.plan import hash_inputs, plan_units
-from pipeline.io.read import detect_format, read_unit
-from pipeline.io.units import ReadUnit
+from pipeline.read.plan import hash_inputs, plan_units
+from pipeline.read.reader import detect_format, read_unit
+from pipeline.read.units import ReadUnit
 from schemas.config import load_config
 from schemas.document import DOCUMENT_SCHEMA, content_sha256, ordinal
 from schemas.loading import ConfigError

@@ -22,7 +22,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.reports.answers import questions
+from pipeline.report.answers import questions
 from pipeline.run import RunResult
 from schemas.config import load_config
 from schemas.loading import ConfigError

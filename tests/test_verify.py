@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.ledger import verify_run
+from pipeline.record.verify import verify_run
 from tests.conftest import DEMO_CONFIG
 from tests.runs import audit
 

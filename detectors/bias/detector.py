@@ -2,9 +2,9 @@
 
 It counts; it does not judge. A mention of a group is not discrimination, and a corpus that never
 mentions a group is as telling as one that mentions it scornfully, so the numbers go to the run
-record and the datasheet as shares per axis, per term and per source (:mod:`pipeline.bias_shares`)
+record and the datasheet as shares per axis, per term and per source (:mod:`detectors.bias.source_skew`)
 for a person to read. Only where an identity term meets harmful content does a document get a
-risk: that is ``bias.discrimination``, set by the source-share stage, where the ``harm`` columns
+risk: that is ``bias.discrimination``, set by the source-skew pass, where the ``harm`` columns
 exist whatever order the detectors are configured in.
 
 Columns hold term ids and counts, never matched text; descriptors name groups, not people.
@@ -22,17 +22,13 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.base import Detector
+from detectors.bias.columns import IDENTITY_RISKS, PRONOUNS, REPRESENTATION, TERMS
 from detectors.bias.lexicon import lexicon_folder, shipped_lexicon
 from detectors.bias.matcher import DescriptorMatcher
 from detectors.bias.pronouns import count_pronouns
+from detectors.bias.source_skew import SourceSkew
 from detectors.harm.keywords import normalise
-
-REPRESENTATION = "bias.representation"
-TERMS = "bias.terms"
-PRONOUNS = "bias.pronouns"
-IDENTITY_RISKS = "bias.identity_risks"
-SKEW = "bias.source_skew"
-DISCRIMINATION = "bias.discrimination"
+from detectors.passes import CorpusPass
 
 
 @cache
@@ -67,6 +63,10 @@ class BiasDetector(Detector):
 
     def output_fields(self) -> list[pa.Field]:
         return [pa.field(name, pa.string()) for name in (REPRESENTATION, TERMS, PRONOUNS, IDENTITY_RISKS)]
+
+    def passes(self) -> tuple[CorpusPass, ...]:
+        """Each source's skew and the discrimination signal (:mod:`detectors.bias.source_skew`)."""
+        return (SourceSkew(min_mentions=self.params.skew_min_mentions),)
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
         """Counts per document; the detected language (``quality.lang``) when that detector ran

@@ -7,19 +7,20 @@ so the choice never depends on how an engine partitioned the work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
-from detectors.base import GlobalDetector
+from detectors.base import Detector
+from detectors.passes import CorpusPass, KeyedPass
+
+KEY = "content_sha256"
+DUP_OF = pa.field("dedup.exact_dup_of", pa.string())
 
 
-class ExactDedup(GlobalDetector):
-    """Adds ``dedup.exact_dup_of``: the doc_id of the first copy, null on the first copy itself."""
-
-    name = "dedup.exact"
-    key = "content_sha256"
-
-    def output_fields(self) -> list[pa.Field]:
-        return [pa.field("dedup.exact_dup_of", pa.string())]
+@dataclass(frozen=True)
+class FirstCopy(KeyedPass):
+    """Per content hash: null on the first copy, the first copy's doc_id on every later one."""
 
     def reduce(self, group: pa.Table) -> list[pa.Array]:
         n = group.num_rows
@@ -27,3 +28,18 @@ class ExactDedup(GlobalDetector):
             return [pa.nulls(n, pa.string())]
         keeper = group.column("doc_id")[0].as_py()
         return [pa.array([None] + [keeper] * (n - 1), pa.string())]
+
+
+class ExactDedup(Detector):
+    """Adds ``dedup.exact_dup_of`` in one keyed pass; nothing on the map side."""
+
+    name = "dedup.exact"
+
+    def output_fields(self) -> list[pa.Field]:
+        return []
+
+    def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        return []
+
+    def passes(self) -> tuple[CorpusPass, ...]:
+        return (FirstCopy(name=self.name, reads=("doc_id", KEY), adds=(DUP_OF,), key=KEY),)

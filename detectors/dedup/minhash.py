@@ -7,7 +7,8 @@ batch at once with numpy. Shingles are word n-grams, or character n-grams for te
 mostly in scripts without spaces between words (Chinese, Japanese, Thai, ...).
 
 The map side of the detector adds the signature and the band keys; clustering the documents
-that share a band (and are verified to be similar) is a global stage of the pipeline.
+that share a band (and are verified to be similar) is its corpus-wide pass
+(:mod:`detectors.dedup.near_clusters`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from datasketch.lsh import _optimal_param
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detector
+from detectors.dedup.near_clusters import ATTRIBUTES, BANDS, NEAR_FIELDS, SIGNATURE, NearDuplicateClusters
+from detectors.passes import CorpusPass
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _UNSEGMENTED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\uac00-\ud7af]")
@@ -165,13 +168,6 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[str]:
     return _keys(band_hashes(signature[None, :], bands, rows)[0])
 
 
-def estimated_jaccard(first: bytes, second: bytes) -> float:
-    """Share of equal signature positions: the MinHash estimate of the Jaccard similarity."""
-    left = np.frombuffer(first, dtype=np.uint32)
-    right = np.frombuffer(second, dtype=np.uint32)
-    return float(np.count_nonzero(left == right)) / len(left)
-
-
 class MinHashDetector(Detector):
     """Map side of ``dedup.minhash``: adds the signature (bytes) and the LSH band keys of each document.
 
@@ -180,12 +176,28 @@ class MinHashDetector(Detector):
 
     name = "dedup.minhash"
     Params = MinHashParams
+    PATH_PARAMS = ("previous_indexes",)
+    WORKING_FIELDS = frozenset({SIGNATURE, BANDS})
 
     def output_fields(self) -> list[pa.Field]:
-        return [
-            pa.field("dedup.minhash_sig", pa.binary()),
-            pa.field("dedup.minhash_bands", pa.list_(pa.string())),
-        ]
+        return [pa.field(SIGNATURE, pa.binary()), pa.field(BANDS, pa.list_(pa.string()))]
+
+    def passes(self) -> tuple[CorpusPass, ...]:
+        return (
+            NearDuplicateClusters(
+                name="dedup.near",
+                reads=("doc_id", "text", SIGNATURE, BANDS),
+                reads_if_present=(self.params.quality_column,),
+                adds=NEAR_FIELDS,
+                signature=SIGNATURE,
+                bands=BANDS,
+                threshold=self.params.threshold,
+                attributes=ATTRIBUTES,
+                released=tuple(self.params.previous_indexes),
+                keeper=self.params.keeper,
+                quality_column=self.params.quality_column,
+            ),
+        )
 
     def bands(self) -> tuple[int, int]:
         return lsh_bands(self.params.band_threshold or self.params.threshold, self.params.num_perm)

@@ -53,6 +53,8 @@ from detectors.harm.classifier import (
     shipped_models_path,
 )
 from detectors.harm.keywords import Hit, KeywordLibrary
+from detectors.harm.source_share import SourceShare
+from detectors.passes import CorpusPass
 
 HAZARD_PREFIX = "HZ."
 PROCEDURE_CUES = re.compile(
@@ -151,6 +153,10 @@ class HarmDetector(Detector):
                 _models(self._models_path)
             except ValueError as exc:
                 raise ValueError(f"detector {self.name}: classifier_models: {exc}") from None
+
+    def passes(self) -> tuple[CorpusPass, ...]:
+        """The harmful share of each document's source (:mod:`detectors.harm.source_share`)."""
+        return (SourceShare(),)
 
     def output_fields(self) -> list[pa.Field]:
         return [

@@ -11,7 +11,7 @@ import hashlib
 import importlib.resources
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import fasttext
 import pyarrow as pa
@@ -55,6 +55,7 @@ class LanguageDetector(Detector):
 
     name = "quality.language"
     Params = LanguageParams
+    LEDGER_OVERRIDES: ClassVar[dict[str, str]] = {"lang": "quality.lang"}  # detected beats declared
 
     def output_fields(self) -> list[pa.Field]:
         return [

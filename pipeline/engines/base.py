@@ -1,9 +1,9 @@
 """What every engine offers: read units, map batches, group by key, collect.
 
-Engines only move data. Every function they run is a picklable callable from
-``pipeline.stages`` that takes and returns Arrow tables, conforms its own input and output to
-a declared schema, and orders rows by ``ordinal`` itself wherever order matters; so an engine
-is free to partition, shuffle and retry as it likes without changing a single output byte.
+Engines only move data. Every function they run is a picklable callable (a stage of one of
+the step packages of ``pipeline``) that takes and returns Arrow tables, conforms its own input
+and output to a declared schema, and orders rows by ``ordinal`` itself wherever order matters;
+so an engine is free to partition, shuffle and retry as it likes without changing a single output byte.
 """
 
 from __future__ import annotations

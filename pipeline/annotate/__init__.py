@@ -1,0 +1,1 @@
+"""Step 2 of a run, annotate: the configured detectors, built from the config, over every batch."""

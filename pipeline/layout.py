@@ -1,0 +1,33 @@
+"""The run folder's layout: the names of its folders and files, and the released-index format.
+
+Every step that writes or reads a run folder takes these names from here, so the layout is
+stated once.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+RUN_RECORD = "run.json"
+WORK_DIR = "_work"
+"""Working data of a run in progress; removed when the run finishes."""
+FINGERPRINT = "fingerprint.json"
+"""In the work folder: the config and input hashes an interrupted run may be resumed with."""
+REPORTS_DIR = "reports"
+"""Folder of a run that holds every report; rebuilt whole by ``write_reports``."""
+DEST_SHARDS = "shards"
+DEST_QUARANTINE = "quarantine"
+DESTINATIONS = (DEST_SHARDS, DEST_QUARANTINE)
+INDEX_DIR = "index"
+OUTPUT_DIRS = (DEST_SHARDS, DEST_QUARANTINE, "export", INDEX_DIR, "ledger")
+INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("sig", pa.binary()), ("bands", pa.list_(pa.string()))])
+"""A released document's signature and band keys, which later runs cluster against."""
+
+
+def ledger_path(unit: int) -> str:
+    return f"ledger/part-{unit:06d}.parquet"
+
+
+def index_path(unit: int) -> str:
+    """The signature index of a unit's kept documents, which later runs deduplicate against."""
+    return f"{INDEX_DIR}/part-{unit:06d}.parquet"

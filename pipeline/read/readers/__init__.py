@@ -1,0 +1,161 @@
+"""Format readers, and what they share: opening compressed streams strictly, and the field mapping.
+
+Each reader module exposes ``iter_items(unit, ...)`` yielding :class:`~pipeline.read.records.Record`
+and :class:`~pipeline.read.records.Failure` in file order. Compression is recognised by magic bytes
+rather than by file name, so a mislabelled file is still read. Truncation must be *reported*:
+``zstandard``'s stream reader (and fastwarc's own decompression) silently stop at a cut frame,
+which would drop the tail of a file without a trace, hence the small strict zstd reader below.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import zstandard
+
+from pipeline.read.records import Failure, Record
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+CHUNK_BYTES = 1 << 20
+
+COMPRESSION_ERRORS: tuple[type[Exception], ...] = (
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+    zstandard.ZstdError,
+)
+"""What reading a damaged compressed stream raises (truncated, corrupt, or trailing garbage)."""
+
+# Source fields with a document column of their own; all other fields go to meta.
+MAPPED_FIELDS = ("id", "text", "url", "retrieved_at", "license", "lang")
+
+
+class _StrictZstdReader(io.RawIOBase):
+    """Decompress a (multi-frame) zstd file in bounded chunks, raising if it ends inside a frame."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._chunks = self._decompress()
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def _decompress(self) -> Iterator[bytes]:
+        decompressor = zstandard.ZstdDecompressor()
+        frame = decompressor.decompressobj()
+        in_frame = False
+        while data := self._raw.read(CHUNK_BYTES):
+            while data:
+                in_frame = True
+                output = frame.decompress(data)
+                if output:
+                    yield output
+                data = b""
+                if frame.eof:
+                    data = frame.unused_data
+                    frame = decompressor.decompressobj()
+                    in_frame = False
+        if in_frame:
+            raise zstandard.ZstdError("stream ends inside a zstd frame (truncated file)")
+
+
+def open_stream(path: Path) -> BinaryIO:
+    """Open ``path`` for buffered binary reading, decompressing gzip or zstd by their magic bytes.
+
+    The result always has ``read1``, and a damaged stream raises one of :data:`COMPRESSION_ERRORS`
+    only after every byte before the damage has been returned.
+    """
+    with open(path, "rb") as probe:
+        magic = probe.read(len(ZSTD_MAGIC))
+    if magic.startswith(GZIP_MAGIC):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if magic == ZSTD_MAGIC:
+        return io.BufferedReader(_StrictZstdReader(open(path, "rb")), buffer_size=CHUNK_BYTES)
+    return open(path, "rb")  # the caller closes it
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """An ISO-8601 date or date-time (a trailing ``Z`` allowed), or None when it is not one."""
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    return None
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _key(value: Any) -> str | None:
+    """Ids may be strings or integers (bool is not an id, although Python counts it as an int)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _string(value)
+
+
+_CONVERTERS = {"id": _key, "url": _string, "retrieved_at": _timestamp, "license": _string, "lang": _string}
+
+
+def record_from_fields(row: dict[str, Any], fields: dict[str, str | None], location: str) -> Record | Failure:
+    """Map one JSONL object or Parquet row to a record using the input's field map.
+
+    A mapped value of the wrong type (an unparsable date, a numeric URL, ...) is not fatal: the
+    column is left empty and the raw value kept in meta as ``<name>_raw``, so nothing is lost.
+    Empty strings count as absent (an empty id would make the document id ``source/``).
+    """
+    mapped = {name: column for name, column in fields.items() if name in MAPPED_FIELDS and column is not None}
+    meta = {column: value for column, value in row.items() if column not in mapped.values()}
+    values: dict[str, Any] = {}
+    for name, convert in _CONVERTERS.items():
+        raw = row.get(mapped[name]) if name in mapped else None
+        values[name] = None if raw is None else convert(raw)
+        if values[name] is None and raw not in (None, ""):
+            meta[f"{name}_raw"] = raw
+    text_column = mapped.get("text", "text")
+    text = row.get(text_column)
+    if not isinstance(text, str):
+        found = "" if text is None else f" (found {type(text).__name__}, not a string)"
+        return Failure(values["id"], location, f"missing text field {text_column!r}{found}")
+    return Record(
+        key=values["id"],
+        text=text,
+        url=values["url"],
+        retrieved_at=values["retrieved_at"],
+        license=values["license"],
+        lang=values["lang"],
+        meta=meta,
+        location=location,
+    )

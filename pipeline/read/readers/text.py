@@ -1,0 +1,70 @@
+"""A folder of ``.txt`` files, one document per file, in sorted relative-path order.
+
+The relative path is the document's key, so a document keeps its id however the folder is moved.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.read.records import Failure, Record, oversized_reason
+from pipeline.read.units import ReadUnit
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A ``.txt`` file below the folder, or a sub-folder that could not be listed (``error`` set)."""
+
+    relpath: str  # POSIX form, relative to the folder
+    path: Path
+    error: str | None = None
+
+
+def list_text_files(root: Path) -> list[TextFile]:
+    """Every ``.txt`` file below ``root`` sorted by relative path, plus sub-folders that failed to list.
+
+    Only regular files count (a FIFO named ``x.txt`` would block the read); symlinked folders are
+    not followed, so a link loop cannot make the walk endless.
+    """
+    entries: list[TextFile] = []
+
+    def unlistable(exc: OSError) -> None:
+        folder = Path(exc.filename)
+        relpath = folder.relative_to(root).as_posix() if folder != root else "."
+        entries.append(TextFile(relpath, folder, f"unreadable folder: {exc.strerror or exc}"))
+
+    for folder, _dirs, names in os.walk(root, onerror=unlistable):
+        for name in names:
+            path = Path(folder) / name
+            if name.endswith(".txt") and path.is_file():
+                entries.append(TextFile(path.relative_to(root).as_posix(), path))
+    return sorted(entries, key=lambda entry: entry.relpath)
+
+
+def _read(entry: TextFile, location: str, max_doc_bytes: int | None) -> Record | Failure:
+    try:
+        size = entry.path.stat().st_size
+        if max_doc_bytes is not None and size > max_doc_bytes:
+            # Checked before reading so that one huge file cannot exhaust memory.
+            return Failure(entry.relpath, location, oversized_reason(size, max_doc_bytes))
+        data = entry.path.read_bytes()
+    except OSError as exc:
+        return Failure(entry.relpath, location, f"unreadable file: {exc.strerror or exc}")
+    try:
+        text = data.decode("utf-8-sig")  # strict; a leading byte order mark is not content
+    except UnicodeDecodeError as exc:
+        return Failure(entry.relpath, location, f"invalid UTF-8 at byte {exc.start}")
+    return Record(key=entry.relpath, text=text, location=location)
+
+
+def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[Record | Failure]:
+    """Records and failures of one folder; locations are ``folder/relpath``."""
+    for entry in list_text_files(Path(unit.path)):
+        location = f"{unit.display_path}/{entry.relpath}"
+        if entry.error is not None:
+            yield Failure(None, location, entry.error)
+        else:
+            yield _read(entry, location, max_doc_bytes)

@@ -1,0 +1,224 @@
+"""WARC and WET files (plain or gzip): HTML and plain-text responses, and WET conversion records.
+
+fastwarc parses records but is lenient about damage: a file cut inside a record yields a record
+with partial headers or a short body, and its own gzip reader silently drops a cut member. So
+decompression goes through :func:`~pipeline.read.readers.open_stream` (strict), and every record's
+body is checked against its ``Content-Length``; the first damaged record ends the file with one
+error row. Requests, warcinfo, metadata and non-text responses are skipped, not records.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from fastwarc.warc import ArchiveIterator, HeaderMap, WarcRecord, WarcRecordType
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
+from resiliparse.parse.html import HTMLTree
+
+from pipeline.read.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
+from pipeline.read.records import Failure, Record, oversized_reason
+from pipeline.read.units import ReadUnit
+
+TEXT_TYPES = ("text/html", "text/plain")
+
+KEPT_HTTP_HEADERS = ("X-Robots-Tag", "Content-Signal", "tdm-reservation", "tdm-policy", "Link")
+"""Response headers that state reuse terms; kept verbatim in meta for the provenance checks."""
+
+KEPT_HTML_META = ("robots", "tdm-reservation", "tdm-policy")
+"""``<meta name=...>`` tags that state reuse terms (``noai``, TDMRep); kept in ``meta.html_meta``."""
+
+ENCODED_HEADERS = ("Content-Encoding", "Transfer-Encoding")
+
+
+def every_record(stream: BinaryIO) -> ArchiveIterator:
+    """Every record of a decompressed WARC stream, HTTP headers left unparsed until asked for."""
+    return ArchiveIterator(
+        StreamForFastwarc(stream), record_types=WarcRecordType.any_type, parse_http=False, stream_detect=False
+    )
+
+
+class DamagedRecord(Exception):
+    """A record whose body ends before its declared length, or that has no valid length."""
+
+
+class StreamForFastwarc:
+    """What fastwarc needs of a Python stream (it panics without ``tell``).
+
+    ``read`` maps to ``read1`` so a truncation error surfaces only after every decodable byte has
+    been handed over; with a buffered ``read`` the records just before the damage would be lost.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read1(size if size > 0 else io.DEFAULT_BUFFER_SIZE)
+        self._position += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _record_key(record: WarcRecord) -> str | None:
+    """``<urn:uuid:X>`` -> ``X``; other URN schemes keep their scheme, without the angle brackets."""
+    record_id = (record.headers.get("WARC-Record-ID") or "").strip().removeprefix("<").removesuffix(">")
+    return record_id.removeprefix("urn:uuid:") or None
+
+
+def read_body(record: WarcRecord) -> bytes:
+    expected = record.content_length
+    body = record.reader.read(-1)
+    if len(body) < expected:
+        raise DamagedRecord(f"record body has {len(body)} of {expected} bytes")
+    return body
+
+
+def skip_body(record: WarcRecord) -> None:
+    expected = record.content_length
+    consumed = record.reader.consume(-1)
+    if consumed < expected:
+        raise DamagedRecord(f"record body has {consumed} of {expected} bytes")
+
+
+def check_length(record: WarcRecord) -> None:
+    declared = record.headers.get("Content-Length")
+    if declared is None or not declared.strip().isdigit():
+        raise DamagedRecord(f"record header without a valid Content-Length ({declared!r})")
+
+
+def decode_http_payload(headers: HeaderMap, payload: bytes) -> bytes:
+    """Undo transfer and content encodings (chunked, gzip, brotli, ...) with fastwarc's decoders.
+
+    fastwarc decodes only while parsing a record, and the streamed record was parsed without
+    decoding (so its length could be checked); so the headers and payload go into a fresh record.
+    """
+    head = io.BytesIO()
+    headers.write(head)
+    decoded = WarcRecord()
+    decoded.is_http = True
+    decoded.set_bytes_content(head.getvalue() + payload)
+    decoded.parse_http(auto_decode="all")
+    return decoded.reader.read(-1)
+
+
+def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> tuple[str, dict[str, str]]:
+    """The document text, and the reuse-terms ``<meta>`` tags of an HTML page (name -> content)."""
+    charset = record.http_charset
+    encoding = map_encoding_to_html5(charset, fallback_utf8=False) if charset else None
+    if encoding is None:
+        encoding = detect_encoding(payload, from_html_meta=mime == "text/html")
+    text = bytes_to_str(payload, encoding)
+    if mime != "text/html":
+        return text, {}
+    tree = HTMLTree.parse(text)
+    found: dict[str, list[str]] = {}
+    for element in tree.document.query_selector_all("meta[name]"):
+        name = (element.getattr("name") or "").strip().lower()
+        if name in KEPT_HTML_META:
+            found.setdefault(name, []).append((element.getattr("content") or "").strip())
+    return extract_plain_text(tree, main_content=False), {name: ", ".join(v) for name, v in found.items()}
+
+
+def _kept_headers(headers: HeaderMap) -> dict[str, str]:
+    # A header sent more than once is combined as HTTP does, comma-separated in order.
+    found = {name: headers.get_multiple(name) for name in KEPT_HTTP_HEADERS}
+    return {name: ", ".join(values) for name, values in found.items() if values}
+
+
+def _response(record: WarcRecord, found: Record) -> Record | Failure | None:
+    try:
+        record.parse_http()
+    except OSError as exc:
+        skip_body(record)
+        return Failure(found.key, found.location, f"invalid HTTP headers: {exc}")
+    mime = (record.http_content_type or "").lower()
+    if mime not in TEXT_TYPES:
+        skip_body(record)
+        return None
+    payload = read_body(record)
+    headers = record.http_headers
+    if any(headers.get(name) for name in ENCODED_HEADERS):
+        try:
+            payload = decode_http_payload(headers, payload)
+        except OSError as exc:
+            return Failure(found.key, found.location, f"undecodable HTTP payload: {exc}")
+    meta = found.meta | {"content_type": headers.get("Content-Type"), "http_status": headers.status_code}
+    kept = _kept_headers(headers)
+    if kept:
+        meta["http_headers"] = kept
+    text, html_meta = _payload_text(record, payload, mime)
+    if html_meta:
+        meta["html_meta"] = html_meta
+    return replace(found, text=text, meta=meta)
+
+
+def _conversion(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> Record | Failure:
+    size = record.content_length
+    if max_doc_bytes is not None and size > max_doc_bytes:
+        # A WET body is the UTF-8 text itself, so its size decides before it is read into memory.
+        skip_body(record)
+        return Failure(found.key, found.location, oversized_reason(size, max_doc_bytes))
+    body = read_body(record)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Failure(found.key, found.location, f"invalid UTF-8 at byte {exc.start}")
+    return replace(found, text=text, meta=found.meta | {"content_type": record.headers.get("Content-Type")})
+
+
+def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Record | Failure | None:
+    """The record or failure for one WARC record, None for a skipped one; raises DamagedRecord."""
+    check_length(record)
+    record_type = record.record_type
+    is_response = record_type == WarcRecordType.response and record.is_http
+    if not (is_response or record_type == WarcRecordType.conversion):
+        skip_body(record)
+        return None
+    warc_date = record.headers.get("WARC-Date")
+    retrieved_at = parse_timestamp(warc_date) if warc_date else None
+    meta: dict[str, Any] = {"warc_type": "response" if is_response else "conversion"}
+    if warc_date and retrieved_at is None:
+        meta["retrieved_at_raw"] = warc_date
+    found = Record(
+        key=_record_key(record),
+        text="",
+        url=record.headers.get("WARC-Target-URI") or None,
+        retrieved_at=retrieved_at,
+        meta=meta,
+        location=location,
+    )
+    return _response(record, found) if is_response else _conversion(record, found, max_doc_bytes)
+
+
+def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[Record | Failure]:
+    """Records and failures of one WARC/WET file.
+
+    Locations are ``path#record N``, N counting every WARC record read (skipped ones too) from 1,
+    so that N is the record's position in the file.
+    """
+    count = 0
+    try:
+        with open_stream(Path(unit.path)) as stream:
+            for record in every_record(stream):
+                count += 1
+                location = f"{unit.display_path}#record {count}"
+                try:
+                    item = _item(record, location, max_doc_bytes)
+                except (DamagedRecord, OSError, *COMPRESSION_ERRORS) as exc:
+                    yield Failure(None, location, f"truncated or corrupt WARC record: {exc}")
+                    return
+                if item is not None:
+                    yield item
+    except (OSError, *COMPRESSION_ERRORS) as exc:  # raised between records, by fastwarc or decompression
+        reason = f"truncated or corrupt WARC file after record {count}: {exc}"
+        yield Failure(None, f"{unit.display_path}#record {count + 1}", reason)

@@ -1,0 +1,1 @@
+"""Step 6 of a run, record: the run record, its hashes and checks, and the ledger read back."""
