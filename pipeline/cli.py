@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pipeline.layout import MARKER
 from schemas.loading import ConfigError
 
 app = typer.Typer(
@@ -27,6 +28,29 @@ EngineOption = Annotated[
 def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def environment_fault(exc: BaseException) -> OSError | None:
+    """The OSError (full disk, read-only folder, missing permission) behind ``exc``, if one is.
+
+    Engines hand a worker's error back wrapped (Ray's task errors keep it as ``cause``), so the chain
+    of causes is searched, not just the exception itself.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno is not None:
+            return current
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    return None
+
+
+def fault_message(fault: OSError, resumes: bool) -> str:
+    """One line naming the path, what the system said, and what to do."""
+    where = f"{fault.filename}: " if fault.filename else ""
+    then = "; fix it and run the same command again: the run resumes where it stopped" if resumes else ""
+    return f"{where}{fault.strerror or fault}{then}"
 
 
 @app.command()
@@ -60,6 +84,11 @@ def run(
         raise fail(str(exc)) from None
     except ChecksFailed as exc:
         raise fail(str(exc), code=1) from None
+    except Exception as exc:
+        fault = environment_fault(exc)
+        if fault is None:
+            raise
+        raise fail(fault_message(fault, resumes=True)) from None
     counts = result.record["counts"]
     summary = ", ".join(f"{value} {name}" for name, value in counts.items())
     out.print(f"{result.run_dir}: {summary}", highlight=False)
@@ -101,13 +130,20 @@ def report(
     """Rebuild the reports of a run from its ledger and run record alone."""
     from pipeline.report import write_reports
     from pipeline.report.answers import store_answers
+    from pipeline.write.run_dir import RunDirError, locked, read_marker, record_written
 
     try:
-        if answers is not None:
-            store_answers(run_dir, answers)
-        paths = write_reports(run_dir)
-    except (FileNotFoundError, ValueError) as exc:
+        if read_marker(run_dir) is None:
+            raise RunDirError(f"{run_dir} is not a corpusaudit run folder (no {MARKER}); nothing was written")
+        with locked(run_dir):
+            if answers is not None:
+                store_answers(run_dir, answers)
+            paths = write_reports(run_dir)
+            record_written(run_dir, [path.relative_to(run_dir).as_posix() for path in paths])
+    except (FileNotFoundError, ValueError, RunDirError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(fault_message(exc, resumes=False)) from None
     for path in paths:
         out.print(f"wrote {path}", highlight=False)
 
@@ -120,10 +156,16 @@ def review_import(
     """Import reviewers' verdicts on the TC260-003 sample; print the pass rate, update the assessment."""
     from pipeline.report.review_import import ReviewImportError, import_review
     from pipeline.report.tc260_assessment import write_assessment
+    from pipeline.write.run_dir import RunDirError, locked, read_marker, record_written
 
     try:
-        result, path = import_review(run_dir, verdicts)
-    except (FileNotFoundError, ReviewImportError) as exc:
+        if read_marker(run_dir) is None:
+            raise RunDirError(f"{run_dir} is not a corpusaudit run folder (no {MARKER}); nothing was written")
+        with locked(run_dir):
+            result, path = import_review(run_dir, verdicts)
+            assessment = write_assessment(run_dir)
+            record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in [path, *assessment]])
+    except (FileNotFoundError, ReviewImportError, RunDirError) as exc:
         raise fail(str(exc)) from None
     out.print(
         f"{result['passed']} of {result['n']} passed: {100 * result['pass_rate']:.2f}% "
@@ -132,7 +174,7 @@ def review_import(
         f"lower bound {'clears' if result['met_lower_bound'] else 'does not clear'} it",
         highlight=False,
     )
-    for written in [path, *write_assessment(run_dir)]:
+    for written in [path, *assessment]:
         out.print(f"wrote {written}", highlight=False)
 
 
@@ -173,15 +215,24 @@ def dedup_report(
 @app.command()
 def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None:
     """Check a config, its source manifest, policy and checks without running anything."""
+    from pipeline.read.plan import plan_inputs
     from pipeline.run import plan_run
     from schemas.config import load_config
 
     try:
         loaded = load_config(config)
-        plan_run(loaded)
+        plan = plan_run(loaded)
+        files = len(plan_inputs(loaded).units)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     out.print(
-        f"{config}: valid ({len(loaded.audit.inputs)} inputs, {len(loaded.policy.rules)} rules)",
+        f"{config}: valid ({len(loaded.audit.inputs)} inputs naming {files} file(s), "
+        f"{len(plan.policy.rules)} rules"
+        + (
+            f"; {len(plan.rules_left_out)} default rules left out: no detector for them"
+            if plan.rules_left_out
+            else ""
+        )
+        + ")",
         highlight=False,
     )

@@ -9,6 +9,10 @@ from __future__ import annotations
 import pyarrow as pa
 
 RUN_RECORD = "run.json"
+MARKER = ".corpusaudit.json"
+"""Says the folder is a corpusaudit run folder: the top-level names the run claimed and the files it wrote."""
+LOCK = ".corpusaudit.lock"
+"""Held (``flock``) by the one process running or reporting in the folder."""
 WORK_DIR = "_work"
 """Working data of a run in progress; removed when the run finishes."""
 FINGERPRINT = "fingerprint.json"
@@ -22,6 +26,10 @@ INDEX_DIR = "index"
 OUTPUT_DIRS = (DEST_SHARDS, DEST_QUARANTINE, "export", INDEX_DIR, "ledger")
 INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("sig", pa.binary()), ("bands", pa.list_(pa.string()))])
 """A released document's signature and band keys, which later runs cluster against."""
+
+
+CLAIMED = (*OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, WORK_DIR)
+"""The top-level names a run writes; a run folder's own files beside the marker and the lock."""
 
 
 def ledger_path(unit: int) -> str:

@@ -32,8 +32,9 @@ from pipeline.decide.stage import ROUTING_FIELDS, DecideStage
 from pipeline.engines import make_engine
 from pipeline.layout import INDEX_DIR, RUN_RECORD, WORK_DIR, ledger_path
 from pipeline.passes import PassPlanError, PlannedPasses, plan_passes, run_passes
-from pipeline.read.plan import hash_inputs, plan_units
+from pipeline.read.plan import hash_inputs, plan_inputs
 from pipeline.read.stage import ReadStage
+from pipeline.read.unique_ids import READ_SCHEMA, unique_doc_ids
 from pipeline.read.units import units_table
 from pipeline.record.expectations import (
     CheckPlan,
@@ -47,7 +48,15 @@ from pipeline.record.run_record import canonical_json, merkle_root, package_vers
 from pipeline.report import write_reports
 from pipeline.tables import SelectStage, extend_schema
 from pipeline.write.files import sha256_file
-from pipeline.write.run_dir import RunDirError, prepare_run_dir
+from pipeline.write.run_dir import (
+    RunDirError,
+    check_busy,
+    check_claim,
+    check_out_dir,
+    locked,
+    prepare_run_dir,
+    record_written,
+)
 from pipeline.write.stages import (
     FILE_SCHEMA,
     SHARD_ROW_SCHEMA,
@@ -84,6 +93,8 @@ class RunPlan:
     """Documents with every annotation, as the policy sees them."""
     policy: CompiledPolicy
     checks: CheckPlan | None
+    rules_left_out: list[dict[str, str]]
+    """Default-policy rules over columns no configured detector produces, with why."""
 
     @property
     def map_detectors(self) -> tuple[Detector, ...]:
@@ -97,17 +108,17 @@ class RunPlan:
 def plan_run(config: LoadedConfig) -> RunPlan:
     """Build the detectors, plan their passes, bind the policy and the checks; ConfigError on any fault."""
     detectors = build_detectors(config)
-    annotated = extend_schema(DOCUMENT_SCHEMA, map_fields(detectors))
+    annotated = extend_schema(READ_SCHEMA, map_fields(detectors))
     try:
         planned = plan_passes(detectors, annotated)
         released = planned.released()
     except (PassPlanError, ValueError) as exc:
         raise ConfigError(f"{config.path}: detectors: {exc}") from None
-    policy = compile_policy(config, detectors, planned)
+    policy, rules_left_out = compile_policy(config, detectors, planned)
     described = [detector.describe() for detector in detectors]
     checks = plan_checks(config.audit.checks, config.base_dir, described) if config.audit.checks else None
-    final = extend_schema(DOCUMENT_SCHEMA, annotation_fields(detectors, planned))
-    return RunPlan(detectors, annotated, planned, released, final, policy, checks)
+    final = extend_schema(READ_SCHEMA, annotation_fields(detectors, planned))
+    return RunPlan(detectors, annotated, planned, released, final, policy, checks, rules_left_out)
 
 
 def run_audit(
@@ -133,109 +144,126 @@ def run_audit(
     checks = plan.checks
     decided = extend_schema(plan.final, DECISION_FIELDS + ROUTING_FIELDS)
 
-    units = plan_units(config)
-    if not units:
-        raise ConfigError(f"{config.path}: inputs: no input files")
+    planned_inputs = plan_inputs(config)
+    units = planned_inputs.units
+    for repeat in planned_inputs.repeated:
+        console.log(f"{repeat['path']} is the same file as {repeat['same_file_as']}; read once")
     config_content = config.hashed_content()
     config_sha256 = sha256_hex(canonical_json(config_content))
     console.log(f"hashing {len(units)} input unit(s)")
     inputs = hash_inputs(units)
     fingerprint = {"config_sha256": config_sha256, "inputs": inputs}
-    resumed = prepare_run_dir(run_dir, fingerprint, force)
-    if resumed:
-        console.log(f"resuming the interrupted run in {run_dir}")
-    work_dir = run_dir / WORK_DIR
+    check_out_dir(run_dir, config.base_dir, [Path(unit.path) for unit in units])
+    check_busy(run_dir)
+    check_claim(run_dir, force)
+    with locked(run_dir):
+        resumed = prepare_run_dir(run_dir, fingerprint, force)
+        if resumed:
+            console.log(f"resuming the interrupted run in {run_dir}")
+        work_dir = run_dir / WORK_DIR
 
-    limits = audit.limits
-    with make_engine(
-        engine_name,
-        engine_partitions,
-        work_dir,
-        progress=progress,
-        shuffle_bucket_bytes=audit.engine.shuffle_bucket_bytes,
-        ray_address=audit.engine.ray_address,
-        spark_master=audit.engine.spark_master,
-    ) as runner:
-        console.log(f"engine {runner.name} with {runner.partitions} partition(s)")
-        dataset = runner.read(
-            units_table(units), ReadStage(limits.batch_size, limits.max_doc_bytes), DOCUMENT_SCHEMA, "read"
-        )
-        dataset = runner.map_batches(
-            dataset,
-            AnnotateStage(plan.map_detectors, DOCUMENT_SCHEMA, plan.annotated),
-            plan.annotated,
-            "annotate",
-        )
-        dataset, _, pass_record = run_passes(runner, dataset, plan.annotated, plan.passes, plan.released)
-        dataset = runner.materialize(
-            runner.map_batches(dataset, DecideStage(plan.policy, plan.final, decided), decided, "decide")
-        )
-        totals_input = runner.map_batches(
-            dataset, SelectStage(TOTALS_INPUT_SCHEMA), TOTALS_INPUT_SCHEMA, "totals"
-        )
-        totals = runner.collect(
-            runner.group_by_key(totals_input, "_unit", TotalsStage(), TOTALS_SCHEMA, "totals"), TOTALS_SCHEMA
-        )
-        ledger_stage = LedgerStage(
-            run_dir, decided, shard_offsets(totals), audit.output.shard_target_bytes,
-            plan.ledger_overrides, plan.passes.index_columns,
-        )  # fmt: skip
-        rows = runner.group_by_key(dataset, "_unit", ledger_stage, SHARD_ROW_SCHEMA, "ledger")
-        files = runner.collect(
-            runner.group_by_key(
-                rows, "_shard", ShardStage(run_dir, audit.output.jsonl_export), FILE_SCHEMA, "shards"
-            ),
-            FILE_SCHEMA,
-        )
+        limits = audit.limits
+        with make_engine(
+            engine_name,
+            engine_partitions,
+            work_dir,
+            progress=progress,
+            shuffle_bucket_bytes=audit.engine.shuffle_bucket_bytes,
+            ray_address=audit.engine.ray_address,
+            spark_master=audit.engine.spark_master,
+        ) as runner:
+            console.log(f"engine {runner.name} with {runner.partitions} partition(s)")
+            dataset = runner.read(
+                units_table(units),
+                ReadStage(limits.batch_size, limits.max_doc_bytes, limits.max_decompressed_bytes),
+                DOCUMENT_SCHEMA,
+                "read",
+            )
+            dataset, duplicate_ids = unique_doc_ids(runner, dataset)
+            dataset = runner.map_batches(
+                dataset,
+                AnnotateStage(plan.map_detectors, READ_SCHEMA, plan.annotated),
+                plan.annotated,
+                "annotate",
+            )
+            dataset, _, pass_record = run_passes(runner, dataset, plan.annotated, plan.passes, plan.released)
+            dataset = runner.materialize(
+                runner.map_batches(dataset, DecideStage(plan.policy, plan.final, decided), decided, "decide")
+            )
+            totals_input = runner.map_batches(
+                dataset, SelectStage(TOTALS_INPUT_SCHEMA), TOTALS_INPUT_SCHEMA, "totals"
+            )
+            totals = runner.collect(
+                runner.group_by_key(totals_input, "_unit", TotalsStage(), TOTALS_SCHEMA, "totals"),
+                TOTALS_SCHEMA,
+            )
+            ledger_stage = LedgerStage(
+                run_dir, decided, shard_offsets(totals), audit.output.shard_target_bytes,
+                plan.ledger_overrides, plan.passes.index_columns,
+            )  # fmt: skip
+            rows = runner.group_by_key(dataset, "_unit", ledger_stage, SHARD_ROW_SCHEMA, "ledger")
+            files = runner.collect(
+                runner.group_by_key(
+                    rows, "_shard", ShardStage(run_dir, audit.output.jsonl_export), FILE_SCHEMA, "shards"
+                ),
+                FILE_SCHEMA,
+            )
 
-    ledger_files = sorted(run_dir / ledger_path(unit) for unit in totals.column("_unit").to_pylist())
-    ledger_hashes = {path.relative_to(run_dir).as_posix(): sha256_file(path) for path in ledger_files}
-    counts = ledger_counts(ledger_files)
-    index_files = [
-        {
-            "path": path.relative_to(run_dir).as_posix(),
-            "kind": INDEX_DIR,
-            "rows": pq.ParquetFile(path).metadata.num_rows,
-            "bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
+        ledger_files = sorted(run_dir / ledger_path(unit) for unit in totals.column("_unit").to_pylist())
+        ledger_hashes = {path.relative_to(run_dir).as_posix(): sha256_file(path) for path in ledger_files}
+        counts = ledger_counts(ledger_files)
+        index_files = [
+            {
+                "path": path.relative_to(run_dir).as_posix(),
+                "kind": INDEX_DIR,
+                "rows": pq.ParquetFile(path).metadata.num_rows,
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+            }
+            for path in sorted((run_dir / INDEX_DIR).glob("*.parquet"))
+        ]
+        elapsed = time.monotonic() - started
+        record = {
+            "format": "corpusaudit-run/1",
+            "name": audit.name,
+            "config_sha256": config_sha256,
+            "config": config_content,
+            "engine": {"name": engine_name, "partitions": runner.partitions},
+            "resumed": resumed,
+            "started_at": started_at,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "elapsed_seconds": round(elapsed, 3),
+            "docs_per_second": round(counts["read"] / elapsed, 1) if elapsed else None,
+            "packages": package_versions(),
+            "detectors": [detector.describe() for detector in plan.detectors],
+            "input_base": str(config.base_dir),
+            "inputs": inputs,
+            "units": [unit.to_row() | {"path": unit.display_path} for unit in units],
+            **({"repeated_inputs": planned_inputs.repeated} if planned_inputs.repeated else {}),
+            "counts": counts,
+            **({"duplicate_ids": duplicate_ids} if duplicate_ids else {}),
+            **pass_record,
+            **({"policy_rules_left_out": plan.rules_left_out} if plan.rules_left_out else {}),
+            "outputs": sorted(files.to_pylist() + index_files, key=lambda entry: entry["path"]),
+            "ledger_files": [
+                {"path": path, "sha256": digest} for path, digest in sorted(ledger_hashes.items())
+            ],
+            "ledger_merkle_root": merkle_root(ledger_hashes),
         }
-        for path in sorted((run_dir / INDEX_DIR).glob("*.parquet"))
-    ]
-    elapsed = time.monotonic() - started
-    record = {
-        "format": "corpusaudit-run/1",
-        "name": audit.name,
-        "config_sha256": config_sha256,
-        "config": config_content,
-        "engine": {"name": engine_name, "partitions": runner.partitions},
-        "resumed": resumed,
-        "started_at": started_at,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "elapsed_seconds": round(elapsed, 3),
-        "docs_per_second": round(counts["read"] / elapsed, 1) if elapsed else None,
-        "packages": package_versions(),
-        "detectors": [detector.describe() for detector in plan.detectors],
-        "input_base": str(config.base_dir),
-        "inputs": inputs,
-        "units": [unit.to_row() | {"path": unit.display_path} for unit in units],
-        "counts": counts,
-        **pass_record,
-        "outputs": sorted(files.to_pylist() + index_files, key=lambda entry: entry["path"]),
-        "ledger_files": [{"path": path, "sha256": digest} for path, digest in sorted(ledger_hashes.items())],
-        "ledger_merkle_root": merkle_root(ledger_hashes),
-    }
-    if checks is not None:
-        record["checks"] = run_checks(checks, run_dir, record)
-        outcome = "passed" if record["checks"]["success"] else "FAILED"
-        console.log(f"checks {outcome} in {record['checks']['seconds']} s")
-    (run_dir / RUN_RECORD).write_text(
-        json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    shutil.rmtree(work_dir, ignore_errors=True)
-    write_reports(run_dir)
-    if checks is not None and checks.spec.fail_run and not record["checks"]["success"]:
-        raise ChecksFailed(
-            f"{run_dir}: expectations failed: {'; '.join(failed_expectations(record['checks']))}. "
-            "The outputs and run.json (checks) are kept as evidence."
+        if checks is not None:
+            record["checks"] = run_checks(checks, run_dir, record)
+            outcome = "passed" if record["checks"]["success"] else "FAILED"
+            console.log(f"checks {outcome} in {record['checks']['seconds']} s")
+        (run_dir / RUN_RECORD).write_text(
+            json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        listed = [entry["path"] for entry in record["outputs"] + record["ledger_files"]]
+        record_written(run_dir, [*listed, RUN_RECORD])
+        shutil.rmtree(work_dir, ignore_errors=True)
+        record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in write_reports(run_dir)])
+        if checks is not None and checks.spec.fail_run and not record["checks"]["success"]:
+            raise ChecksFailed(
+                f"{run_dir}: expectations failed: {'; '.join(failed_expectations(record['checks']))}. "
+                "The outputs and run.json (checks) are kept as evidence."
+            )
     return RunResult(run_dir, record)

@@ -41,7 +41,7 @@ from detectors.provenance.store import (
     origin_of,
     utc_text,
 )
-from pipeline.read.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
+from pipeline.read.readers import COMPRESSION_ERRORS, SizeLimitExceeded, open_stream, parse_timestamp
 from pipeline.read.readers.warc import (
     ENCODED_HEADERS,
     DamagedRecord,
@@ -125,8 +125,8 @@ def _fetched(record: WarcRecord, via: str) -> Fetched | None:
     payload = read_body(record)
     if any(headers.get(name) for name in ENCODED_HEADERS):
         try:
-            payload = decode_http_payload(headers, payload)
-        except OSError:
+            payload = decode_http_payload(headers, payload, 4 * MAX_BODY_BYTES)
+        except (OSError, ValueError, zlib.error, SizeLimitExceeded):
             return Fetched(origin, kind, None, None, fetched_at, via)
     return Fetched(origin, kind, status, payload[:MAX_BODY_BYTES], fetched_at, via)
 

@@ -43,6 +43,9 @@ class InputSpec(BaseModel):
     paths: list[str] = Field(min_length=1, description="files, glob patterns or folders")
     format: InputFormat = "auto"
     fields: FieldMap = Field(default_factory=FieldMap)
+    allow_empty: bool = Field(
+        default=False, description="a path or pattern naming nothing is not an error (an empty run is)"
+    )
 
 
 class OutputSpec(BaseModel):
@@ -57,6 +60,12 @@ class LimitsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_doc_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="larger records become errors")
+    max_decompressed_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="bytes one compressed input file may expand to; default 100 times its size, "
+        "at least 256 MiB and at most 64 GiB. Past it the rest of the file is one error row",
+    )
     batch_size: int = Field(default=1024, gt=0, description="records per Arrow batch")
 
 

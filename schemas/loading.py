@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,22 +22,27 @@ class ConfigError(ValueError):
     """A configuration file is missing, unparsable or invalid; the message names file and field."""
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def _field_path(loc: tuple[int | str, ...], raw: Any = None) -> str:
+    """``rules[3] (my-rule).action``: list items that carry an ``id`` are named by it too."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
+            raw = raw[item] if isinstance(raw, list) and item < len(raw) else None
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
+                parts.append(f" ({raw['id']})")
         else:
             parts.append(f".{item}" if parts else str(item))
+            raw = raw.get(item) if isinstance(raw, dict) else None
     return "".join(parts) or "(top level)"
 
 
-def format_validation_error(path: Path | str, error: ValidationError) -> str:
+def format_validation_error(path: Path | str, error: ValidationError, raw: Any = None) -> str:
     """One line per problem: ``file: field: problem``."""
     lines = []
     for item in error.errors():
         loc = tuple(part for part in item["loc"] if not str(part).startswith("function-after"))
-        lines.append(f"{path}: {_field_path(loc)}: {item['msg']}")
+        lines.append(f"{path}: {_field_path(loc, raw)}: {item['msg']}")
     return "\n".join(lines)
 
 
@@ -59,4 +64,4 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(path, exc)) from None
+        raise ConfigError(format_validation_error(path, exc, raw)) from None

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.loading import check_unique
 
-RuleAction = Literal["keep", "redact", "drop", "quarantine"]
+RuleAction = Literal["keep", "redact", "drop", "quarantine", "error"]
+"""``error``: the record is unusable as input (a repeated record id), counted with unreadable records."""
 
 ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub,
@@ -25,15 +26,39 @@ ALLOWED_NODES = (
 )  # fmt: skip
 
 
+MAX_EXPRESSION_CHARS = 2000
+MAX_EXPRESSION_DEPTH = 32
+"""Limits that keep parsing and compiling a rule far from Python's recursion limit."""
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of a tree, walked without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def parse_expression(text: str) -> ast.Expression:
-    """Parse a rule expression and reject any syntax outside the allowed subset."""
+    """Parse a rule expression and reject any syntax outside the allowed subset, or too long or deep."""
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ValueError(
+            f"expression {shown!r} is {len(text)} characters; rules allow {MAX_EXPRESSION_CHARS}"
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ValueError(f"cannot parse expression {text!r}: {exc.msg}") from None
+        raise ValueError(f"cannot parse expression {shown!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ValueError(f"expression {shown!r} is nested too deeply to parse") from None
+    if _depth(tree) > MAX_EXPRESSION_DEPTH:
+        raise ValueError(f"expression {shown!r} nests deeper than {MAX_EXPRESSION_DEPTH} levels")
     for node in ast.walk(tree):
         if not isinstance(node, ALLOWED_NODES):
-            raise ValueError(f"expression {text!r} uses {type(node).__name__}, which rules do not allow")
+            raise ValueError(f"expression {shown!r} uses {type(node).__name__}, which rules do not allow")
     return tree
 
 

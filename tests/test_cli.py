@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_validate_accepts_the_demo_config() -> None:
     result = runner.invoke(app, ["validate", str(DEMO_CONFIG)])
     assert result.exit_code == 0, result.output
-    assert "valid (6 inputs, 15 rules)" in result.output
+    assert "valid (6 inputs naming 8 file(s), 16 rules)" in result.output
 
 
 def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_policy_naming_an_unknown_column_fails_before_reading(tmp_path: Path) ->
     config = demo_variant(tmp_path, **{"policy: policy.yaml": f"policy: {policy.name}"})
     result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "rules[0].when: unknown column 'harm.score'" in result.output
+    assert "rules[0] (harm).when: unknown column 'harm.score'" in result.output
     assert not (tmp_path / "out").exists()
 
 

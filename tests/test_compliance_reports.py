@@ -191,8 +191,9 @@ def test_technical_check_rechecks_a_tenth_and_catches_a_stricter_policy(runs: di
     training = [r for r in _ledger_rows(run_dir) if r["action"] in ("keep", "redact")]
     assert result["n"] == math.ceil(0.1 * len(training)) == len(result["documents"])
     assert result["passed"] == result["n"] and result["met"]
-    # the rules over whole-corpus columns: duplicates, and the per-source harm share and bias skew
+    # the rules over whole-corpus columns: repeated ids, duplicates, the per-source harm share and bias skew
     assert {r["rule_id"] for r in result["rules_skipped"]} == {
+        "duplicate-record-id",
         "exact-duplicate",
         "near-duplicate",
         "harmful-source",

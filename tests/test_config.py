@@ -62,28 +62,32 @@ def test_valid_config_loads_with_default_policy_and_detectors(tmp_path: Path) ->
         (
             AUDIT,
             SOURCES.replace("web-crawl", "scraped"),
-            r"sources\.yaml: sources\[0\]\.kind: Input should be",
+            r"sources\.yaml: sources\[0\] \(forum\)\.kind: Input should be",
         ),
         (
             AUDIT,
             SOURCES.replace("CC-BY-SA-4.0", "CC-BY-SA-4.0 AND"),
-            r"sources\.yaml: sources\[0\]\.license: .*SPDX",
+            r"sources\.yaml: sources\[0\] \(forum\)\.license: .*SPDX",
         ),
         (
             AUDIT,
             SOURCES.replace("CC-BY-SA-4.0", "Made-Up-1.0"),
-            r"sources\.yaml: sources\[0\]\.license: .*Made-Up-1\.0",
+            r"sources\.yaml: sources\[0\] \(forum\)\.license: .*Made-Up-1\.0",
         ),
-        (AUDIT, SOURCES.replace("2026-03-01", "last spring"), r"sources\.yaml: sources\[0\]\.collected_at: "),
+        (
+            AUDIT,
+            SOURCES.replace("2026-03-01", "last spring"),
+            r"sources\.yaml: sources\[0\] \(forum\)\.collected_at: ",
+        ),
         (
             AUDIT,
             SOURCES.replace("    collection_record: crawl job 2026-03, robots.txt honoured\n", ""),
-            r"sources\.yaml: sources\[0\]: .*collection_record or a contract",
+            r"sources\.yaml: sources\[0\] \(forum\): .*collection_record or a contract",
         ),
         (
             AUDIT,
             SOURCES.replace("web-crawl", "commercial"),
-            r"sources\.yaml: sources\[0\]: .*contract reference",
+            r"sources\.yaml: sources\[0\] \(forum\): .*contract reference",
         ),
         ("inputs: [\n", SOURCES, r"audit\.yaml: line \d+, column \d+: not valid YAML"),
     ],
@@ -99,7 +103,7 @@ def test_invalid_policy_names_its_file(tmp_path: Path) -> None:
     (tmp_path / "policy.yaml").write_text(
         "rules:\n  - id: x\n    when: 'a +'\n    action: drop\n    reason: r\n"
     )
-    with pytest.raises(ConfigError, match=r"policy\.yaml: rules\[0\]\.when: .*cannot parse expression"):
+    with pytest.raises(ConfigError, match=r"policy\.yaml: rules\[0\] \(x\)\.when: .*cannot parse expression"):
         load_config(_write(tmp_path, AUDIT + "policy: policy.yaml\n"))
 
 

@@ -150,21 +150,20 @@ def test_run_record_describes_the_run(run: RunResult) -> None:
 
 
 def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
+    (tmp_path / "unreadable" / "reviews-2024q2.parquet").mkdir(parents=True)  # a folder, not a file
     config = demo_variant(
         tmp_path,
         **{
             "shard_target_bytes: 32768": "shard_target_bytes: 32768\n  jsonl_export: true",
             "paths: [corpus/reviews/reviews-2024q1.parquet]": (
-                "paths: [corpus/reviews/reviews-2024q1.parquet, corpus/reviews/reviews-2024q2.parquet]"
+                "paths: [corpus/reviews/reviews-2024q1.parquet, unreadable/reviews-2024q2.parquet]"
             ),
         },
     )
     run = audit(config, tmp_path / "run")
     assert run.record["counts"]["read"] == 215 and run.record["counts"]["error"] == 8
     (missing,) = [e for e in run.record["inputs"] if e["sha256"] is None]
-    assert (
-        missing["path"] == "corpus/reviews/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
-    )
+    assert missing["path"] == "unreadable/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
     exports = [e for e in run.record["outputs"] if e["kind"] == "export"]
     shards = [e for e in run.record["outputs"] if e["kind"] == "shards"]
     assert [e["path"].replace("export/", "").replace(".jsonl.zst", "") for e in exports] == [

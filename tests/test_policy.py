@@ -74,7 +74,7 @@ def test_evidence_is_canonical_json_of_present_annotations() -> None:
 
 
 def test_unknown_column_is_named_in_the_error() -> None:
-    with pytest.raises(ConfigError, match=r"rules\[0\]\.when: unknown column 'pii\.count'"):
+    with pytest.raises(ConfigError, match=r"rules\[0\] \(\S+\)\.when: unknown column 'pii\.count'"):
         _policy(("x", "pii.count > 3", "drop"))
 
 

@@ -469,7 +469,7 @@ AUDIT = """
 sources: sources.yaml
 inputs:
   - source: forum
-    paths: ["data/*.jsonl.gz", data/missing.jsonl]
+    paths: ["data/*.jsonl.gz", data/folder.jsonl]
     fields: {id: post_id}
   - source: books
     paths: [texts]
@@ -478,6 +478,7 @@ inputs:
 
 def _config(tmp_path: Path, audit: str = AUDIT) -> Path:
     (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "folder.jsonl").mkdir(exist_ok=True)  # named like a file, cannot be read as one
     (tmp_path / "texts" / "sub").mkdir(parents=True, exist_ok=True)
     for name in ("b.jsonl.gz", "a.jsonl.gz"):
         (tmp_path / "data" / name).write_bytes(gzip.compress(_lines(3)))
@@ -495,13 +496,13 @@ def test_plan_units_is_deterministic(tmp_path: Path) -> None:
     assert [(u.index, u.source_id, u.display_path, u.format, u.default_license) for u in units] == [
         (0, "forum", "data/a.jsonl.gz", "jsonl", "CC-BY-SA-4.0"),
         (1, "forum", "data/b.jsonl.gz", "jsonl", "CC-BY-SA-4.0"),
-        (2, "forum", "data/missing.jsonl", "jsonl", "CC-BY-SA-4.0"),
+        (2, "forum", "data/folder.jsonl", "jsonl", "CC-BY-SA-4.0"),
         (3, "books", "texts", "text", "CC0-1.0"),
     ]
     assert units[0].path == str(tmp_path.resolve() / "data" / "a.jsonl.gz")
     assert units[0].fields["id"] == "post_id" and units[3].fields["text"] == "text"
     rows = _read(units[2])
-    assert rows[0]["read_error"] == "unreadable file: No such file or directory"
+    assert rows[0]["read_error"] == "unreadable file: Is a directory"
 
 
 def test_glob_matching_nothing_names_the_config_entry(tmp_path: Path) -> None:
@@ -518,22 +519,20 @@ def test_hash_inputs_matches_hashlib(tmp_path: Path) -> None:
     assert [entry["path"] for entry in entries] == [
         "data/a.jsonl.gz",
         "data/b.jsonl.gz",
-        "data/missing.jsonl",
+        "data/folder.jsonl",
         "texts/one.txt",
         "texts/sub/two.txt",
     ]
     for entry in entries:
         file = tmp_path / entry["path"]
-        if file.exists():
+        if file.is_file():
             data = file.read_bytes()
             assert entry == {
                 "path": entry["path"],
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
             }
-    assert (
-        entries[2]["sha256"] is None and entries[2]["error"] == "unreadable file: No such file or directory"
-    )
+    assert entries[2]["sha256"] is None and entries[2]["error"] == "unreadable file: Is a directory"
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,11 @@ from detectors import Detector
 from pipeline.annotate.detectors import map_fields
 from pipeline.decide.policy import REDACTIONS_SUFFIX, CompiledPolicy
 from pipeline.passes import PlannedPasses
-from schemas.config import LoadedConfig
-from schemas.document import DOCUMENT_SCHEMA
+from pipeline.read.unique_ids import DUPLICATE_ID, READ_SCHEMA
+from pipeline.tables import extend_schema
+from schemas.config import DEFAULT_POLICY, LoadedConfig
+from schemas.loading import ConfigError
+from schemas.policy import Policy
 
 
 def annotation_fields(detectors: list[Detector], planned: PlannedPasses) -> list[pa.Field]:
@@ -33,13 +36,42 @@ def evidence_columns(detectors: list[Detector], fields: list[pa.Field]) -> list[
     ]
 
 
-def compile_policy(config: LoadedConfig, detectors: list[Detector], planned: PlannedPasses) -> CompiledPolicy:
-    """Bind the policy to the columns the detectors and passes will produce; unknown columns fail here."""
+def split_rules(
+    policy: Policy, columns: list[str], types: dict[str, pa.DataType] | None = None
+) -> tuple[Policy, list[dict[str, str]]]:
+    """The policy cut down to the rules that compile over ``columns``, and the rules left out, each
+    with its expression and why (the compile error, naming the column no detector produces)."""
+    kept, left_out = [], []
+    for rule in policy.rules:
+        try:
+            CompiledPolicy(policy.model_copy(update={"rules": [rule]}), columns, types=types)
+        except ConfigError as exc:
+            why = str(exc).split(".when: ", 1)[-1].split("; available columns", 1)[0]
+            if why.startswith("unknown column "):
+                why = f"no configured detector produces {why.removeprefix('unknown column ')}"
+            left_out.append({"rule_id": rule.id, "when": rule.when, "why": why})
+        else:
+            kept.append(rule)
+    return policy.model_copy(update={"rules": kept}), left_out
+
+
+def compile_policy(
+    config: LoadedConfig, detectors: list[Detector], planned: PlannedPasses
+) -> tuple[CompiledPolicy, list[dict[str, str]]]:
+    """Bind the policy to the names and types of the columns the detectors and passes will produce.
+
+    A user's policy must fit: an unknown column or a type mismatch fails here, naming the rule. The
+    shipped default policy is written for the default detectors, so with any other set its rules over
+    columns no configured detector produces are left out; they are returned to go to the run record.
+    """
     fields = annotation_fields(detectors, planned)
-    columns = DOCUMENT_SCHEMA.names + [f.name for f in fields]
-    return CompiledPolicy(
-        config.policy,
-        columns,
-        source=str(config.policy_path),
-        evidence_columns=evidence_columns(detectors, fields),
-    )
+    schema = extend_schema(READ_SCHEMA, fields)
+    types = {field.name: field.type for field in schema}
+    policy, left_out = config.policy, []
+    if config.policy_path == DEFAULT_POLICY:
+        policy, left_out = split_rules(policy, schema.names, types)
+    compiled = CompiledPolicy(
+        policy, schema.names, source=str(config.policy_path),
+        evidence_columns=[DUPLICATE_ID.name, *evidence_columns(detectors, fields)], types=types,
+    )  # fmt: skip
+    return compiled, left_out

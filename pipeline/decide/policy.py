@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,20 +52,85 @@ def _column_name(node: ast.expr) -> str | None:
     return None
 
 
-class _Compiler:
-    """Turns an expression tree into a function of a table, checking column names up front."""
+def kind_of(data_type: pa.DataType) -> str:
+    """What a rule can do with a column: compare it as a ``string``, ``number`` or ``bool``, or only
+    test it against None (``other``: timestamps, lists, binary)."""
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return "string"
+    if pa.types.is_boolean(data_type):
+        return "bool"
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+        return "number"
+    return "other"
 
-    def __init__(self, columns: Sequence[str], where: str) -> None:
+
+def _literal_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "null" if value is None else "other"
+
+
+def _shown(node: ast.expr) -> str:
+    return _column_name(node) or ast.unparse(node)
+
+
+class _Compiler:
+    """Turns an expression tree into a function of a table, checking names and types up front.
+
+    Every column's type is known before the run (the document schema and the fields each detector
+    and pass declares), so comparing a string column with a number, ordering booleans, or using a
+    number as a condition fails here, naming the rule, instead of as an Arrow error mid-run.
+    """
+
+    def __init__(self, columns: Sequence[str], where: str, types: Mapping[str, pa.DataType] | None) -> None:
         self.columns = set(columns)
         self.where = where
+        self.kinds = {name: kind_of(t) for name, t in (types or {}).items()}
 
     def fail(self, message: str) -> ConfigError:
         return ConfigError(f"{self.where}: {message}")
+
+    def kind(self, node: ast.expr) -> str | None:
+        """The kind of a sub-expression's value, None when types are not known."""
+        if isinstance(node, ast.BoolOp | ast.Compare) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+        ):
+            return "bool"
+        if isinstance(node, ast.UnaryOp):
+            return "number"
+        if isinstance(node, ast.Constant):
+            return _literal_kind(node.value)
+        if isinstance(node, ast.List | ast.Tuple):
+            return "list"
+        name = _column_name(node)
+        if name in _NULL_NAMES:
+            return "null"
+        if not self.kinds:
+            return None
+        return self.kinds.get(name or "", "other")
+
+    def condition(self, node: ast.expr) -> None:
+        """A value used as true/false must be a boolean."""
+        kind = self.kind(node)
+        if kind not in (None, "bool"):
+            raise self.fail(
+                f"{_shown(node)} is a {kind}, not a condition; compare it (e.g. {_shown(node)} == ...)"
+            )
+
+    def compile_rule(self, tree: ast.Expression) -> Evaluator:
+        self.condition(tree.body)
+        return self.compile(tree)
 
     def compile(self, node: ast.AST) -> Evaluator:
         if isinstance(node, ast.Expression):
             return self.compile(node.body)
         if isinstance(node, ast.BoolOp):
+            for value in node.values:
+                self.condition(value)
             parts = [self.compile(value) for value in node.values]
             combine = pc.and_kleene if isinstance(node.op, ast.And) else pc.or_kleene
 
@@ -78,6 +143,10 @@ class _Compiler:
             return boolop
         if isinstance(node, ast.UnaryOp):
             operand = self.compile(node.operand)
+            if isinstance(node.op, ast.Not):
+                self.condition(node.operand)
+            elif self.kind(node.operand) not in (None, "number"):
+                raise self.fail(f"-{_shown(node.operand)}: only numbers can be negated")
             if isinstance(node.op, ast.Not):
                 return lambda table: pc.invert(operand(table))
             return lambda table: pc.negate(operand(table))
@@ -130,6 +199,7 @@ class _Compiler:
             negate = isinstance(op, ast.IsNot | ast.NotEq)
             return lambda table: pc.is_valid(left(table)) if negate else pc.is_null(left(table))
         right = self.compile(right_node)
+        self._check_compare(left_node, op, right_node)
         if isinstance(op, ast.In | ast.NotIn):
             invert = isinstance(op, ast.NotIn)
 
@@ -143,6 +213,28 @@ class _Compiler:
             return membership
         function = _COMPARE[type(op)]
         return lambda table: function(left(table), right(table))
+
+    def _check_compare(self, left_node: ast.expr, op: ast.cmpop, right_node: ast.expr) -> None:
+        left, right = self.kind(left_node), self.kind(right_node)
+        if left is None or right is None:  # column types unknown (a policy compiled without them)
+            return
+        if isinstance(op, ast.In | ast.NotIn):
+            if right != "list":
+                raise self.fail(f"'in' needs a list of values, e.g. {_shown(left_node)} in ['a', 'b']")
+            elements = {self.kind(element) for element in right_node.elts}  # type: ignore[attr-defined]
+            wrong = sorted(elements - {left})
+            if left == "other" or wrong:
+                raise self.fail(
+                    f"{_shown(left_node)} is a {left}; its list holds {', '.join(wrong) or left} values"
+                )
+            return
+        if "other" in (left, right) or "list" in (left, right) or left != right:
+            raise self.fail(
+                f"compares {_shown(left_node)} ({left}) with {_shown(right_node)} ({right}); "
+                "both sides must be strings, numbers or booleans alike"
+            )
+        if left == "bool" and not isinstance(op, ast.Eq | ast.NotEq):
+            raise self.fail(f"{_shown(left_node)} is a boolean: compare it with == True or == False")
 
 
 @dataclass(frozen=True)
@@ -162,6 +254,7 @@ class CompiledPolicy:
         columns: Sequence[str],
         source: str = "policy",
         evidence_columns: Sequence[str] | None = None,
+        types: Mapping[str, pa.DataType] | None = None,
     ) -> None:
         self.policy = policy
         self._args = (
@@ -169,13 +262,16 @@ class CompiledPolicy:
             tuple(columns),
             source,
             None if evidence_columns is None else tuple(evidence_columns),
+            None if types is None else dict(types),
         )
         self.rules = [
             CompiledRule(
                 rule.id,
                 rule.action,
                 rule.reason,
-                _Compiler(columns, f"{source}: rules[{index}].when").compile(parse_expression(rule.when)),
+                _Compiler(columns, f"{source}: rules[{index}] ({rule.id}).when", types).compile_rule(
+                    parse_expression(rule.when)
+                ),
             )
             for index, rule in enumerate(policy.rules)
         ]

@@ -2,12 +2,19 @@
 
 The unit order (inputs in config order, each entry's matches sorted) fixes every ordinal, so it
 must depend only on the config and the file names, never on the file system's listing order.
+
+Planning is bounded and reads every real file once: ``**`` never descends into a symlinked
+folder (so a link loop cannot make it endless), a file reached by two patterns, two inputs or a
+link is read where it is first named (its resolved path is the key) and the repeats are listed in
+the run record, and an entry that names nothing is an error unless its input says
+``allow_empty: true``. Paths are local (``file://`` is accepted); another URL scheme is refused.
 """
 
 from __future__ import annotations
 
-import glob
 import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +36,60 @@ def _display_path(path: Path, base_dir: Path) -> str:
         return path.as_posix()
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+MAX_MATCHES = 1_000_000
+"""Files one ``paths`` entry may name before planning stops with an error."""
+
+
+def _local(config: LoadedConfig, index: int, entry: str) -> str:
+    """The entry as a local path; a URL of any scheme but ``file://`` is refused."""
+    found = _SCHEME.match(entry)
+    if found is None:
+        return entry
+    if found.group(1).lower() == "file":
+        return entry[len(found.group(0)) :] or "/"
+    raise ConfigError(
+        f"{config.path}: inputs[{index}].paths: {entry!r}: the {found.group(1)}:// scheme is not supported; "
+        "inputs are local files, folders or glob patterns (or file:// URLs)"
+    )
+
+
+def _glob(config: LoadedConfig, index: int, entry: str, pattern: str) -> list[Path]:
+    """Matches of a pattern relative to the config's folder (or absolute); ``**`` skips linked folders."""
+    pattern = os.path.expanduser(pattern)
+    root = Path(pattern).anchor
+    base, relative = (Path(root), pattern[len(root) :]) if root else (config.base_dir, pattern)
+    matches: list[Path] = []
+    for match in base.glob(relative):  # pathlib's ** does not follow symlinked folders
+        matches.append(match)
+        if len(matches) > MAX_MATCHES:
+            raise ConfigError(
+                f"{config.path}: inputs[{index}].paths: {entry!r} matches over {MAX_MATCHES:,} files; "
+                "split the input or name fewer files"
+            )
+    if not any(part.startswith(".") for part in Path(relative).parts):
+        # like the shell and glob.glob: wildcards do not match hidden files unless the pattern says "."
+        matches = [m for m in matches if not any(p.startswith(".") for p in m.relative_to(base).parts)]
+    return sorted(Path(os.path.normpath(match)) for match in matches)
+
+
 def _expand(config: LoadedConfig, index: int, entry: str) -> list[Path]:
-    """The paths one ``paths`` entry names; a plain path is kept even if missing (read reports it)."""
-    if not any(char in entry for char in _GLOB_CHARS):
+    """The paths one ``paths`` entry names; ConfigError when it names nothing and empty is not allowed."""
+    local = _local(config, index, entry)
+    if not any(char in local for char in _GLOB_CHARS):
         # normpath, not resolve: "a/../b" is tidied but a symlinked data folder keeps its name.
-        return [Path(os.path.normpath(config.resolve(entry)))]
-    # root_dir keeps glob characters in the config's own folder name from being read as a pattern.
-    pattern = os.path.expanduser(entry)
-    matches = sorted(glob.glob(pattern, root_dir=config.base_dir, recursive=True))
-    if not matches:
-        raise ConfigError(f"{config.path}: inputs[{index}].paths: {entry!r} matches nothing")
-    return [Path(os.path.normpath(config.resolve(match))) for match in matches]
+        path = Path(os.path.normpath(config.resolve(os.path.expanduser(local))))
+        found = [path] if path.exists() else []
+    else:
+        found = _glob(config, index, entry, local)
+    if not found and not config.audit.inputs[index].allow_empty:
+        globbed = local != entry or any(c in local for c in _GLOB_CHARS)
+        what = "matches nothing" if globbed else "does not exist"
+        raise ConfigError(
+            f"{config.path}: inputs[{index}].paths: {entry!r} {what}; fix the path, or set "
+            "allow_empty: true on the input if it may be empty"
+        )
+    return found
 
 
 def _format(config: LoadedConfig, index: int, declared: str, path: Path) -> str:
@@ -53,25 +103,46 @@ def _format(config: LoadedConfig, index: int, declared: str, path: Path) -> str:
         raise ConfigError(f"{config.path}: inputs[{index}].format: {exc}") from None
 
 
-def plan_units(config: LoadedConfig) -> list[ReadUnit]:
+@dataclass(frozen=True)
+class PlannedInputs:
+    """The read units, and the paths left out because an earlier entry already names the same file."""
+
+    units: list[ReadUnit]
+    repeated: list[dict[str, str]] = field(default_factory=list)
+
+
+def plan_inputs(config: LoadedConfig) -> PlannedInputs:
     """One unit per file (or .txt folder) named by the config's inputs, numbered 0.. in order."""
     licences = {source.id: source.license for source in config.sources.sources}
     units: list[ReadUnit] = []
+    repeated: list[dict[str, str]] = []
+    first: dict[Path, str] = {}
     for index, spec in enumerate(config.audit.inputs):
         for entry in spec.paths:
             for path in _expand(config, index, entry):
+                display = _display_path(path, config.base_dir)
+                real = path.resolve()
+                if real in first:
+                    repeated.append({"path": display, "same_file_as": first[real]})
+                    continue
+                first[real] = display
                 units.append(
                     ReadUnit(
                         index=len(units),
                         source_id=spec.source,
                         path=str(path),
-                        display_path=_display_path(path, config.base_dir),
+                        display_path=display,
                         format=_format(config, index, spec.format, path),
                         fields=spec.fields.model_dump(),
                         default_license=licences[spec.source],
                     )
                 )
-    return units
+    return PlannedInputs(units, repeated)
+
+
+def plan_units(config: LoadedConfig) -> list[ReadUnit]:
+    """The read units of :func:`plan_inputs`."""
+    return plan_inputs(config).units
 
 
 def _hash_file(display_path: str, path: Path) -> dict[str, Any]:

@@ -17,14 +17,13 @@ from pipeline.read.records import Failure, Record, to_batches
 from pipeline.read.units import ReadUnit
 
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
-_COMPRESSION_SUFFIXES = ("", ".gz", ".zst")
+_COMPRESSION_SUFFIXES = ("", ".gz", ".zst", ".bz2", ".xz")
 _WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz")
 
 
 def detect_format(path: Path) -> str:
-    """The reader for ``format: auto``: a folder is text, a file is known by its name's suffixes."""
-    if path.is_dir():
-        return "text"
+    """The reader for ``format: auto``: a name with a known suffix says the format (a folder named
+    ``x.parquet`` is then an unreadable Parquet file, not a text folder); any other folder is text."""
     name = path.name.lower()
     if name.endswith(tuple(s + c for s in _JSONL_SUFFIXES for c in _COMPRESSION_SUFFIXES)):
         return "jsonl"
@@ -32,9 +31,11 @@ def detect_format(path: Path) -> str:
         return "parquet"
     if name.endswith(_WARC_SUFFIXES):
         return "warc"
+    if path.is_dir():
+        return "text"
     raise ValueError(
-        f"cannot tell the format of {path}: expected .jsonl/.json/.ndjson (optionally .gz or .zst), "
-        ".parquet, .warc/.wet (optionally .gz) or a folder of .txt files; set the input's format"
+        f"cannot tell the format of {path}: expected .jsonl/.json/.ndjson (optionally .gz, .zst, .bz2 "
+        "or .xz), .parquet, .warc/.wet (optionally .gz) or a folder of .txt files; set the input's format"
     )
 
 
@@ -52,13 +53,19 @@ def _open_problem(unit: ReadUnit) -> str | None:
     return None
 
 
-def _items(unit: ReadUnit, *, batch_size: int, max_doc_bytes: int) -> Iterator[Record | Failure]:
+def _items(
+    unit: ReadUnit, *, batch_size: int, max_doc_bytes: int, max_decompressed_bytes: int | None
+) -> Iterator[Record | Failure]:
     if unit.format == "jsonl":
-        return jsonl.iter_items(unit)
+        return jsonl.iter_items(
+            unit, max_doc_bytes=max_doc_bytes, max_decompressed_bytes=max_decompressed_bytes
+        )
     if unit.format == "parquet":
         return parquet.iter_items(unit, batch_size=batch_size)
     if unit.format == "warc":
-        return warc.iter_items(unit, max_doc_bytes=max_doc_bytes)
+        return warc.iter_items(
+            unit, max_doc_bytes=max_doc_bytes, max_decompressed_bytes=max_decompressed_bytes
+        )
     if unit.format == "text":
         return text.iter_items(unit, max_doc_bytes=max_doc_bytes)
     raise ValueError(f"unit {unit.index} has unknown format {unit.format!r}")
@@ -76,11 +83,19 @@ def _until_io_error(unit: ReadUnit, items: Iterable[Record | Failure]) -> Iterat
         yield Failure(None, location, f"read failed: {exc.strerror or exc}")
 
 
-def read_unit(unit: ReadUnit, *, batch_size: int, max_doc_bytes: int) -> Iterator[pa.RecordBatch]:
+def read_unit(
+    unit: ReadUnit, *, batch_size: int, max_doc_bytes: int, max_decompressed_bytes: int | None = None
+) -> Iterator[pa.RecordBatch]:
     """Batches of :data:`~schemas.document.DOCUMENT_SCHEMA` for one unit, memory bounded by batch size."""
     problem = _open_problem(unit)
     if problem is not None:
         items: Iterable[Record | Failure] = [Failure(None, unit.display_path, problem)]
     else:
-        items = _until_io_error(unit, _items(unit, batch_size=batch_size, max_doc_bytes=max_doc_bytes))
+        found = _items(
+            unit,
+            batch_size=batch_size,
+            max_doc_bytes=max_doc_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
+        )
+        items = _until_io_error(unit, found)
     yield from to_batches(unit, items, batch_size=batch_size, max_doc_bytes=max_doc_bytes)

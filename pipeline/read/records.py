@@ -47,6 +47,13 @@ class Failure:
     reason: str
 
 
+def raw_limit(max_doc_bytes: int) -> int:
+    """The most bytes read for one record before it is parsed (a JSONL line, an HTTP payload): room
+    for a text at ``max_doc_bytes`` with its markup, escapes and fields (a Chinese character escaped
+    as ``\\uXXXX`` in JSON takes 6 bytes for its 3). Anything longer is an error row, never held."""
+    return 4 * max_doc_bytes + (1 << 20)
+
+
 def oversized_reason(size: int, limit: int) -> str:
     """The error text for a document over the size limit; readers that check early use it too."""
     return f"oversized: {size} bytes > limit {limit}"

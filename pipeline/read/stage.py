@@ -19,8 +19,13 @@ class ReadStage:
 
     batch_size: int
     max_doc_bytes: int
+    max_decompressed_bytes: int | None = None
 
     def __call__(self, units: pa.Table) -> Iterator[pa.Table]:
         for unit in units_from_table(conform(units, UNIT_SCHEMA)):
-            for batch in read_unit(unit, batch_size=self.batch_size, max_doc_bytes=self.max_doc_bytes):
+            batches = read_unit(
+                unit, batch_size=self.batch_size, max_doc_bytes=self.max_doc_bytes,
+                max_decompressed_bytes=self.max_decompressed_bytes,
+            )  # fmt: skip
+            for batch in batches:
                 yield conform(batch, DOCUMENT_SCHEMA)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.ledger import COUNT_NAMES
+from schemas.ledger import COUNT_NAMES, LEDGER_SCHEMA
 
 LEDGER_COLUMNS = ["source_id", "lang", "action", "rule_id", "reason", "text_bytes", "evidence"]
 """What most reports need of each ledger row."""
@@ -32,4 +32,4 @@ def ledger_counts(ledger_files: list[Path]) -> dict[str, int]:
 def read_ledger(run_dir: Path, record: dict[str, Any], columns: list[str] = LEDGER_COLUMNS) -> pa.Table:
     """The named columns of every ledger part the run record lists, in part order."""
     tables = [pq.read_table(run_dir / entry["path"], columns=columns) for entry in record["ledger_files"]]
-    return pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})
+    return pa.concat_tables(tables) if tables else LEDGER_SCHEMA.empty_table().select(columns)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from pipeline.layout import REPORTS_DIR
 
+ANSWERS_COPY = "datasheet_answers.yaml"
+"""The run's copy of the datasheet answers, under ``reports/``."""
+
 WRITERS: tuple[str, ...] = (
     "pipeline.report.datasheet:write_datasheet",
     "pipeline.report.hf_card:write_card",
@@ -39,4 +42,5 @@ def write_reports(run_dir: Path) -> list[Path]:
     for spec in WRITERS:
         module, function = spec.split(":")
         written.extend(getattr(import_module(module), function)(Path(run_dir)))
-    return written
+    answers = reports_dir(run_dir) / ANSWERS_COPY  # copied from the config by the datasheet writer
+    return [*written, answers] if answers.exists() and answers not in written else written

@@ -16,10 +16,9 @@ from typing import Any
 
 import yaml
 
-from pipeline.report import reports_dir
+from pipeline.report import ANSWERS_COPY, reports_dir
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "schemas" / "templates" / "datasheet_questions.yaml"
-ANSWERS_COPY = "datasheet_answers.yaml"
 
 
 @cache

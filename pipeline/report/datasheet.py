@@ -23,8 +23,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pipeline.layout import RUN_RECORD
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
-from pipeline.report import reports_dir
-from pipeline.report.answers import ANSWERS_COPY, load_answers, load_questions
+from pipeline.report import ANSWERS_COPY, reports_dir
+from pipeline.report.answers import load_answers, load_questions
 from pipeline.report.bias import bias_summary
 from pipeline.report.dedup import dedup_summary
 from pipeline.report.html import markdown_page

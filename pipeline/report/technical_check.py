@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from pipeline.annotate.detectors import build_detectors
 from pipeline.annotate.stage import AnnotateStage
+from pipeline.decide.columns import split_rules
 from pipeline.decide.policy import DECISION_FIELDS, CompiledPolicy
 from pipeline.decide.stage import ROUTING_FIELDS, DecideStage
 from pipeline.record.ledger import read_ledger
@@ -65,23 +66,6 @@ def config_from_record(run_dir: Path, record: dict[str, Any]) -> LoadedConfig:
         policy=Policy.model_validate(content["policy"]),
         base_dir=Path(record["input_base"]),
     )
-
-
-def split_rules(policy: Policy, columns: list[str]) -> tuple[Policy, list[dict[str, str]]]:
-    """The policy cut down to rules over ``columns``, and the rules left out with their expressions.
-
-    A rule is kept when it compiles against those columns alone: the same check a run makes, so
-    exactly the rules that read another column are left out.
-    """
-    kept, skipped = [], []
-    for rule in policy.rules:
-        try:
-            CompiledPolicy(policy.model_copy(update={"rules": [rule]}), columns)
-        except ConfigError:
-            skipped.append({"rule_id": rule.id, "when": rule.when})
-        else:
-            kept.append(rule)
-    return policy.model_copy(update={"rules": kept}), skipped
 
 
 def _documents(run_dir: Path, record: dict[str, Any], sample_ids: list[str], shards: list[str]) -> pa.Table:

@@ -1,31 +1,221 @@
-"""The run folder: made ready for a run, or recognised as an interrupted run to resume."""
+"""The run folder: what corpusaudit may write, delete and resume there, and who is in it now.
+
+A folder is a run folder only where it says so: :data:`~pipeline.layout.MARKER` lists the
+top-level names a run claimed (``shards/``, ``ledger/``, ``reports/``, ``run.json``, ...) and
+the files it wrote. Everything else in the folder is the user's and is never deleted or
+replaced: a folder holding other files is refused unless ``--force`` is given, and even then a
+name the run needs that the user owns (their own ``reports/``) is refused, because writing into
+it would mix the two. Replacing a finished run deletes exactly the files its marker lists (and
+the completion markers of an interrupted run), then the claimed folders that are left empty.
+
+One process at a time: :func:`locked` holds an exclusive ``flock`` on
+:data:`~pipeline.layout.LOCK` for a whole run or report build; a second one fails at once.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.layout import FINGERPRINT, OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, WORK_DIR
+from pipeline.layout import CLAIMED, FINGERPRINT, LOCK, MARKER, RUN_RECORD, WORK_DIR
+from pipeline.write.files import write_atomic
+
+MARKER_FORMAT = "corpusaudit-run-folder/1"
+OWN_FILES = (MARKER, LOCK)
 
 
 class RunDirError(RuntimeError):
     """The output folder holds something this run must not overwrite or mix with."""
 
 
+class RunDirBusy(RunDirError):
+    """Another corpusaudit process holds the folder's lock."""
+
+
+def read_marker(run_dir: Path) -> dict[str, Any] | None:
+    """The folder's ownership marker, None when it has none; RunDirError when it is damaged."""
+    path = run_dir / MARKER
+    if not path.exists():
+        return None
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunDirError(
+            f"{path} is damaged ({exc}); move the folder away or choose another --out"
+        ) from None
+    if not isinstance(marker, dict) or marker.get("format") != MARKER_FORMAT:
+        raise RunDirError(f"{path} is not a corpusaudit run-folder marker; choose another --out")
+    return marker
+
+
+def _claimed(marker: dict[str, Any] | None) -> set[str]:
+    return set(marker.get("claimed", [])) & set(CLAIMED) if marker else set()
+
+
+def foreign_entries(run_dir: Path) -> list[str]:
+    """Top-level names in ``run_dir`` that no corpusaudit run claimed: the user's."""
+    if not run_dir.exists():
+        return []
+    ours = _claimed(read_marker(run_dir)) | set(OWN_FILES)
+    temporary = tuple(f".{name}.tmp-" for name in OWN_FILES)  # the marker while it is replaced
+    return sorted(
+        e.name for e in os.scandir(run_dir) if e.name not in ours and not e.name.startswith(temporary)
+    )
+
+
+def check_out_dir(run_dir: Path, config_dir: Path, inputs: Iterable[Path]) -> None:
+    """Refuse output folders that would put the run on top of the user's own files."""
+    run_dir = run_dir.resolve()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"--out {run_dir} is a file, not a folder; choose a folder for the run")
+    home = Path.home().resolve()
+    if run_dir == Path(run_dir.anchor) or run_dir == home:
+        raise RunDirError(
+            f"--out {run_dir} is the {'home' if run_dir == home else 'root'} folder; give a folder of its own"
+        )
+    config_dir = config_dir.resolve()
+    if run_dir == config_dir or run_dir in config_dir.parents:
+        raise RunDirError(
+            f"--out {run_dir} holds the config ({config_dir}); give a folder of its own, "
+            f"e.g. {run_dir / 'out'}"
+        )
+    for path in inputs:
+        resolved = path.resolve()
+        if run_dir == resolved or run_dir in resolved.parents:
+            raise RunDirError(f"--out {run_dir} holds the input {path}; give a folder outside the inputs")
+        if resolved in run_dir.parents:
+            raise RunDirError(f"--out {run_dir} is inside the input folder {path}; later runs would read it")
+
+
+def _busy(run_dir: Path, holder: str) -> RunDirBusy:
+    return RunDirBusy(
+        f"{run_dir} is in use by another corpusaudit run or report ({holder or 'another process'}); "
+        "wait for it to finish or choose another --out"
+    )
+
+
+def check_busy(run_dir: Path) -> None:
+    """RunDirBusy if another process holds the folder's lock; creates nothing."""
+    path = run_dir / LOCK
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(run_dir, handle.read().strip()) from None
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold the folder's exclusive lock; RunDirBusy at once if another process holds it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise _busy(run_dir, handle.read().strip()) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _written_by_runs(run_dir: Path, marker: dict[str, Any] | None) -> list[Path]:
+    """Files earlier runs wrote: the marker's list and an interrupted run's completion markers."""
+    claimed = _claimed(marker)
+    names = list(marker.get("written", [])) if marker else []
+    done = run_dir / WORK_DIR / "done"
+    if WORK_DIR in claimed and done.is_dir():
+        names += [p.relative_to(done).as_posix().removesuffix(".json") for p in done.rglob("*.json")]
+    files = []
+    for name in names:
+        parts = Path(name).parts
+        if parts and parts[0] in claimed and ".." not in parts and not Path(name).is_absolute():
+            files.append(run_dir / name)
+    return files
+
+
+def _remove_earlier_run(run_dir: Path, marker: dict[str, Any] | None) -> None:
+    for path in _written_by_runs(run_dir, marker):
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+    claimed = _claimed(marker)
+    if WORK_DIR in claimed:
+        shutil.rmtree(run_dir / WORK_DIR, ignore_errors=True)
+    for name in claimed:
+        folder = run_dir / name
+        if folder.is_dir() and not folder.is_symlink():
+            for stale in folder.rglob(".*.tmp-*"):
+                stale.unlink()
+            for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+                if not any(sub.iterdir()):
+                    sub.rmdir()
+            if not any(folder.iterdir()):
+                folder.rmdir()
+
+
+def _write_marker(run_dir: Path, claimed: Iterable[str], written: Iterable[str]) -> None:
+    marker = {"format": MARKER_FORMAT, "claimed": sorted(set(claimed)), "written": sorted(set(written))}
+    write_atomic(run_dir / MARKER, (json.dumps(marker, indent=1) + "\n").encode("utf-8"))
+
+
+def record_written(run_dir: Path, paths: Iterable[str]) -> None:
+    """Add ``paths`` (relative to the folder) to the files the marker says corpusaudit wrote."""
+    marker = read_marker(run_dir) or {}
+    _write_marker(run_dir, marker.get("claimed", CLAIMED), [*marker.get("written", []), *paths])
+
+
+def check_claim(run_dir: Path, force: bool) -> None:
+    """Refuse a folder holding names the run needs that it does not own, or (without ``force``)
+    any file corpusaudit did not write. Read-only, so it can run before the lock is taken."""
+    foreign = foreign_entries(run_dir)
+    taken = [name for name in foreign if name in CLAIMED]
+    if taken:
+        raise RunDirError(
+            f"{run_dir} holds {', '.join(taken)}, which corpusaudit did not write; it will not write into "
+            "or replace them (not even with --force): move them away or choose another --out"
+        )
+    if foreign and not force:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise RunDirError(
+            f"{run_dir} holds files corpusaudit did not write ({shown}); choose an empty or new folder, "
+            "or pass --force to run beside them (they are left as they are)"
+        )
+
+
 def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> bool:
     """Make ``run_dir`` ready; True when an interrupted run with this fingerprint is resumed."""
+    marker = read_marker(run_dir)
+    claimed = _claimed(marker)
     work = run_dir / WORK_DIR
-    marker = work / FINGERPRINT
-    if marker.exists() and json.loads(marker.read_text()) == fingerprint and not force:
-        for stale in run_dir.rglob(".*.tmp-*"):
-            stale.unlink()
+    stamp = work / FINGERPRINT
+    if WORK_DIR in claimed and stamp.exists() and json.loads(stamp.read_text()) == fingerprint and not force:
+        for name in claimed:
+            for stale in (run_dir / name).rglob(".*.tmp-*") if (run_dir / name).is_dir() else ():
+                stale.unlink()
         return True
+    check_claim(run_dir, force)
     previous = run_dir / RUN_RECORD
-    holds_output = previous.exists() or any((run_dir / d).exists() for d in OUTPUT_DIRS) or work.exists()
+    holds_output = bool(claimed & {p.name for p in run_dir.iterdir()}) if run_dir.exists() else False
     same_config = (
-        previous.exists()
+        RUN_RECORD in claimed
+        and previous.exists()
         and json.loads(previous.read_text()).get("config_sha256") == fingerprint["config_sha256"]
     )
     if holds_output and not (force or same_config):
@@ -33,9 +223,9 @@ def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> 
             f"{run_dir} holds the output of another run (different config or inputs); "
             "choose another output folder or pass --force to replace it"
         )
-    for name in (*OUTPUT_DIRS, REPORTS_DIR, WORK_DIR):
-        shutil.rmtree(run_dir / name, ignore_errors=True)
-    previous.unlink(missing_ok=True)
+    _remove_earlier_run(run_dir, marker)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_marker(run_dir, CLAIMED, [])
     work.mkdir(parents=True)
-    marker.write_text(json.dumps(fingerprint, sort_keys=True))
+    stamp.write_text(json.dumps(fingerprint, sort_keys=True))
     return False

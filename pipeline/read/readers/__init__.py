@@ -1,16 +1,20 @@
 """Format readers, and what they share: opening compressed streams strictly, and the field mapping.
 
 Each reader module exposes ``iter_items(unit, ...)`` yielding :class:`~pipeline.read.records.Record`
-and :class:`~pipeline.read.records.Failure` in file order. Compression is recognised by magic bytes
-rather than by file name, so a mislabelled file is still read. Truncation must be *reported*:
-``zstandard``'s stream reader (and fastwarc's own decompression) silently stop at a cut frame,
-which would drop the tail of a file without a trace, hence the small strict zstd reader below.
+and :class:`~pipeline.read.records.Failure` in file order. Compression (gzip, zstd, bzip2, xz) is
+recognised by magic bytes rather than by file name, so a mislabelled file is still read. Truncation
+must be *reported*: ``zstandard``'s stream reader (and fastwarc's own decompression) silently stop
+at a cut frame, which would drop the tail of a file without a trace, hence the small strict zstd
+reader below. And decompression is *bounded*: a file may expand to ``max_decompressed_bytes`` and
+no further, counted while it streams, so a decompression bomb costs one error row, not the memory.
 """
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import zlib
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -23,13 +27,28 @@ from pipeline.read.records import Failure, Record
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+BZIP2_MAGIC = b"BZh"
+XZ_MAGIC = b"\xfd7zXZ\x00"
 CHUNK_BYTES = 1 << 20
+EXPANSION_RATIO = 100
+"""By default a compressed file may expand to this many times its size ..."""
+EXPANSION_FLOOR = 256 << 20
+"""... but always to this many bytes (small files of repetitive text compress far better) ..."""
+EXPANSION_CAP = 64 << 30
+"""... and never past this many."""
+
+
+class SizeLimitExceeded(Exception):
+    """A stream passed the bytes it may expand to."""
+
 
 COMPRESSION_ERRORS: tuple[type[Exception], ...] = (
     EOFError,
     zlib.error,
     gzip.BadGzipFile,
     zstandard.ZstdError,
+    lzma.LZMAError,
+    SizeLimitExceeded,
 )
 """What reading a damaged compressed stream raises (truncated, corrupt, or trailing garbage)."""
 
@@ -82,19 +101,65 @@ class _StrictZstdReader(io.RawIOBase):
             raise zstandard.ZstdError("stream ends inside a zstd frame (truncated file)")
 
 
-def open_stream(path: Path) -> BinaryIO:
-    """Open ``path`` for buffered binary reading, decompressing gzip or zstd by their magic bytes.
+class _Bounded(io.RawIOBase):
+    """A decompressed stream that raises :class:`SizeLimitExceeded` once it has given ``limit`` bytes."""
+
+    def __init__(self, inner: BinaryIO, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._given >= self._limit:
+            if self._inner.read1(1):
+                raise SizeLimitExceeded(
+                    f"decompressed data passed max_decompressed_bytes ({self._limit:,} bytes)"
+                )
+            return 0
+        data = self._inner.read1(min(len(buffer), self._limit - self._given))
+        buffer[: len(data)] = data
+        self._given += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def decompression_limit(path: Path, configured: int | None) -> int:
+    """The bytes a compressed file may expand to: ``configured``, else 100 times its size within
+    [256 MiB, 64 GiB]."""
+    if configured is not None:
+        return configured
+    return min(max(EXPANSION_RATIO * path.stat().st_size, EXPANSION_FLOOR), EXPANSION_CAP)
+
+
+def open_stream(path: Path, max_decompressed_bytes: int | None = None) -> BinaryIO:
+    """Open ``path`` for buffered binary reading, decompressing gzip, zstd, bzip2 or xz by their magic bytes.
 
     The result always has ``read1``, and a damaged stream raises one of :data:`COMPRESSION_ERRORS`
-    only after every byte before the damage has been returned.
+    only after every byte before the damage has been returned. A compressed file gives at most
+    :func:`decompression_limit` bytes, then raises :class:`SizeLimitExceeded`.
     """
     with open(path, "rb") as probe:
-        magic = probe.read(len(ZSTD_MAGIC))
+        magic = probe.read(len(XZ_MAGIC))
+    inner: BinaryIO
+    # every stream opened here is handed to the caller, who closes it
     if magic.startswith(GZIP_MAGIC):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    if magic == ZSTD_MAGIC:
-        return io.BufferedReader(_StrictZstdReader(open(path, "rb")), buffer_size=CHUNK_BYTES)
-    return open(path, "rb")  # the caller closes it
+        inner = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+    elif magic.startswith(ZSTD_MAGIC):
+        inner = io.BufferedReader(_StrictZstdReader(open(path, "rb")), buffer_size=CHUNK_BYTES)  # noqa: SIM115
+    elif magic.startswith(BZIP2_MAGIC):
+        inner = bz2.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+    elif magic.startswith(XZ_MAGIC):
+        inner = lzma.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+    else:
+        return open(path, "rb")
+    limit = decompression_limit(path, max_decompressed_bytes)
+    return io.BufferedReader(_Bounded(inner, limit), buffer_size=CHUNK_BYTES)  # type: ignore[return-value]
 
 
 def parse_timestamp(value: str) -> datetime | None:

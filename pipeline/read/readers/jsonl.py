@@ -2,7 +2,11 @@
 
 Lines are read as bytes and decoded one at a time, so a bad byte or a broken line costs one
 error row, not the file; blank lines are layout, not records. A damaged compressed stream ends
-the file with one error row after every line that could still be read.
+the file with one error row after every line that could still be read, and so does a stream that
+expands past ``max_decompressed_bytes``. A line is read at most
+:func:`~pipeline.read.records.raw_limit` bytes at a time: a longer one (a record far over
+``max_doc_bytes``, or a file with no line breaks at all) is skipped to its end without being held
+in memory, and is one error row.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from pipeline.read.readers import COMPRESSION_ERRORS, open_stream, record_from_fields
-from pipeline.read.records import Failure, Record
+from pipeline.read.readers import COMPRESSION_ERRORS, SizeLimitExceeded, open_stream, record_from_fields
+from pipeline.read.records import Failure, Record, raw_limit
 from pipeline.read.units import ReadUnit
 
 _JSON_TYPES = {
@@ -42,21 +47,40 @@ def _parse_line(
     return record_from_fields(value, fields, location)
 
 
-def iter_items(unit: ReadUnit) -> Iterator[Record | Failure]:
+def _skip_rest(stream: BinaryIO, limit: int) -> int:
+    """Read to the end of the current line in ``limit``-byte pieces; the bytes skipped."""
+    skipped = 0
+    while piece := stream.readline(limit):
+        skipped += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return skipped
+
+
+def iter_items(
+    unit: ReadUnit, *, max_doc_bytes: int = 8 << 20, max_decompressed_bytes: int | None = None
+) -> Iterator[Record | Failure]:
     """Records and failures of one JSONL file; locations are ``path:line`` with lines counted from 1."""
     line_no = 0
-    with open_stream(Path(unit.path)) as stream:
-        lines = iter(stream)
+    limit = raw_limit(max_doc_bytes)
+    with open_stream(Path(unit.path), max_decompressed_bytes) as stream:
         while True:
+            location = f"{unit.display_path}:{line_no + 1}"
             try:
-                line = next(lines)
-            except StopIteration:
+                line = stream.readline(limit)
+                if not line:
+                    return
+                oversized = len(line) == limit and not line.endswith(b"\n")
+                size = len(line) + (_skip_rest(stream, limit) if oversized else 0)
+            except SizeLimitExceeded as exc:
+                yield Failure(None, location, f"{exc} after line {line_no}; the rest of the file is not read")
                 return
             except COMPRESSION_ERRORS as exc:
                 reason = f"truncated or corrupt compressed stream after line {line_no}: {exc}"
-                yield Failure(None, f"{unit.display_path}:{line_no + 1}", reason)
+                yield Failure(None, location, reason)
                 return
             line_no += 1
-            if line.strip():
-                location = f"{unit.display_path}:{line_no}"
+            if oversized:
+                yield Failure(None, location, f"line of {size:,} bytes, over the {limit:,} parsed; not read")
+            elif line.strip():
                 yield _parse_line(line, first=line_no == 1, fields=unit.fields, location=location)

@@ -27,7 +27,8 @@ def list_text_files(root: Path) -> list[TextFile]:
     """Every ``.txt`` file below ``root`` sorted by relative path, plus sub-folders that failed to list.
 
     Only regular files count (a FIFO named ``x.txt`` would block the read); symlinked folders are
-    not followed, so a link loop cannot make the walk endless.
+    not followed, so a link loop cannot make the walk endless; and a file reached twice (a link to
+    another file of the folder) is listed once, under the first of its names.
     """
     entries: list[TextFile] = []
 
@@ -41,7 +42,15 @@ def list_text_files(root: Path) -> list[TextFile]:
             path = Path(folder) / name
             if name.endswith(".txt") and path.is_file():
                 entries.append(TextFile(path.relative_to(root).as_posix(), path))
-    return sorted(entries, key=lambda entry: entry.relpath)
+    seen: set[Path] = set()
+    unique = []
+    for entry in sorted(entries, key=lambda entry: entry.relpath):
+        real = entry.path.resolve()
+        if entry.error is None and real in seen:
+            continue
+        seen.add(real)
+        unique.append(entry)
+    return unique
 
 
 def _read(entry: TextFile, location: str, max_doc_bytes: int | None) -> Record | Failure:

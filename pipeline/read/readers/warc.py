@@ -10,6 +10,7 @@ error row. Requests, warcinfo, metadata and non-text responses are skipped, not 
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,8 +21,9 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.read.readers import COMPRESSION_ERRORS, open_stream, parse_timestamp
-from pipeline.read.records import Failure, Record, oversized_reason
+from pipeline.read.readers import COMPRESSION_ERRORS, SizeLimitExceeded, open_stream, parse_timestamp
+from pipeline.read.readers.encodings import decode_content
+from pipeline.read.records import Failure, Record, oversized_reason, raw_limit
 from pipeline.read.units import ReadUnit
 
 TEXT_TYPES = ("text/html", "text/plain")
@@ -96,19 +98,23 @@ def check_length(record: WarcRecord) -> None:
         raise DamagedRecord(f"record header without a valid Content-Length ({declared!r})")
 
 
-def decode_http_payload(headers: HeaderMap, payload: bytes) -> bytes:
-    """Undo transfer and content encodings (chunked, gzip, brotli, ...) with fastwarc's decoders.
+def decode_http_payload(headers: HeaderMap, payload: bytes, limit: int) -> bytes:
+    """Undo the transfer encoding (chunked) with fastwarc's decoder, then the content encodings
+    (gzip, deflate, br) within ``limit`` bytes (:func:`~pipeline.read.readers.encodings.decode_content`).
 
     fastwarc decodes only while parsing a record, and the streamed record was parsed without
     decoding (so its length could be checked); so the headers and payload go into a fresh record.
+    Raises SizeLimitExceeded past the limit; OSError, ``zlib.error`` or ValueError when undecodable.
     """
-    head = io.BytesIO()
-    headers.write(head)
-    decoded = WarcRecord()
-    decoded.is_http = True
-    decoded.set_bytes_content(head.getvalue() + payload)
-    decoded.parse_http(auto_decode="all")
-    return decoded.reader.read(-1)
+    if headers.get("Transfer-Encoding"):
+        head = io.BytesIO()
+        headers.write(head)
+        decoded = WarcRecord()
+        decoded.is_http = True
+        decoded.set_bytes_content(head.getvalue() + payload)
+        decoded.parse_http(auto_decode="transfer")
+        payload = decoded.reader.read(-1)
+    return decode_content(payload, headers.get("Content-Encoding") or "", limit)
 
 
 def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> tuple[str, dict[str, str]]:
@@ -135,7 +141,7 @@ def _kept_headers(headers: HeaderMap) -> dict[str, str]:
     return {name: ", ".join(values) for name, values in found.items() if values}
 
 
-def _response(record: WarcRecord, found: Record) -> Record | Failure | None:
+def _response(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> Record | Failure | None:
     try:
         record.parse_http()
     except OSError as exc:
@@ -145,12 +151,21 @@ def _response(record: WarcRecord, found: Record) -> Record | Failure | None:
     if mime not in TEXT_TYPES:
         skip_body(record)
         return None
+    if max_doc_bytes is not None and record.content_length > raw_limit(max_doc_bytes):
+        skip_body(record)  # the page is far over the text limit: not read into memory at all
+        reason = (
+            f"HTTP response of {record.content_length:,} bytes, over the {raw_limit(max_doc_bytes):,} read"
+        )
+        return Failure(found.key, found.location, reason)
     payload = read_body(record)
     headers = record.http_headers
     if any(headers.get(name) for name in ENCODED_HEADERS):
+        limit = raw_limit(max_doc_bytes) if max_doc_bytes is not None else raw_limit(8 << 20)
         try:
-            payload = decode_http_payload(headers, payload)
-        except OSError as exc:
+            payload = decode_http_payload(headers, payload, limit)
+        except SizeLimitExceeded as exc:
+            return Failure(found.key, found.location, f"HTTP payload not read: {exc}")
+        except (OSError, ValueError, zlib.error) as exc:
             return Failure(found.key, found.location, f"undecodable HTTP payload: {exc}")
     meta = found.meta | {"content_type": headers.get("Content-Type"), "http_status": headers.status_code}
     kept = _kept_headers(headers)
@@ -197,10 +212,14 @@ def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Recor
         meta=meta,
         location=location,
     )
-    return _response(record, found) if is_response else _conversion(record, found, max_doc_bytes)
+    return (
+        _response(record, found, max_doc_bytes) if is_response else _conversion(record, found, max_doc_bytes)
+    )
 
 
-def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[Record | Failure]:
+def iter_items(
+    unit: ReadUnit, *, max_doc_bytes: int | None = None, max_decompressed_bytes: int | None = None
+) -> Iterator[Record | Failure]:
     """Records and failures of one WARC/WET file.
 
     Locations are ``path#record N``, N counting every WARC record read (skipped ones too) from 1,
@@ -208,7 +227,7 @@ def iter_items(unit: ReadUnit, *, max_doc_bytes: int | None = None) -> Iterator[
     """
     count = 0
     try:
-        with open_stream(Path(unit.path)) as stream:
+        with open_stream(Path(unit.path), max_decompressed_bytes) as stream:
             for record in every_record(stream):
                 count += 1
                 location = f"{unit.display_path}#record {count}"
