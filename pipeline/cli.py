@@ -63,8 +63,12 @@ def run(
     ] = None,
     force: Annotated[bool, typer.Option(help="replace a run folder that holds another run")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="Ed25519 private key (keygen) to sign the sealed run")
+    ] = None,
 ) -> None:
     """Audit a corpus: read, detect, decide, write shards, ledger, run.json and the reports."""
+    from pipeline.record.attestation import SigningKeyError
     from pipeline.record.expectations import ChecksFailed
     from pipeline.run import RunDirError, run_audit
     from schemas.config import load_config
@@ -79,8 +83,9 @@ def run(
             out_dir=out_dir,
             force=force,
             progress=not quiet,
+            sign_key=sign_key,
         )
-    except (ConfigError, RunDirError) as exc:
+    except (ConfigError, RunDirError, SigningKeyError) as exc:
         raise fail(str(exc)) from None
     except ChecksFailed as exc:
         raise fail(str(exc), code=1) from None
@@ -99,24 +104,58 @@ def run(
 def verify(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     skip_inputs: Annotated[bool, typer.Option(help="do not re-hash the input files")] = False,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Ed25519 public key (PATH.pub) to check the run's signature")
+    ] = None,
+    input_base: Annotated[
+        Path | None,
+        typer.Option("--input-base", help="read the inputs from this folder, not the recorded one"),
+    ] = None,
 ) -> None:
-    """Recompute every hash, the ledger Merkle root and the counts; exit 1 naming what changed."""
+    """Check that the folder is exactly what the run sealed and the record matches the ledger; exit 1 naming
+    the first file or field that differs. With --key, also that the signature is the key holder's."""
+    from pipeline.record.attestation import SigningKeyError
     from pipeline.record.verify import verify_run
 
     try:
-        report = verify_run(run_dir, check_inputs=not skip_inputs)
-    except FileNotFoundError as exc:
+        report = verify_run(run_dir, check_inputs=not skip_inputs, key=key, input_base=input_base)
+    except (FileNotFoundError, SigningKeyError) as exc:
         raise fail(str(exc)) from None
     except (KeyError, ValueError) as exc:
         raise fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
     if report.ok:
         out.print(
-            f"{run_dir}: OK ({report.checked} files checked, ledger root and counts match)", highlight=False
+            f"{run_dir}: OK ({report.checked} files checked against the seal, root {report.root}; "
+            "ledger root and counts match)",
+            highlight=False,
         )
+        note = report.authenticity
+        if key is None and report.signed:
+            note += " (the run is signed: pass --key PATH.pub to check the signature)"
+        out.print(note, highlight=False)
         return
     for problem in report.problems:
         err.print(f"[red]changed:[/] {problem}", highlight=False)
     raise typer.Exit(1)
+
+
+@app.command()
+def keygen(
+    path: Annotated[
+        Path, typer.Argument(help="where to write the private key; PATH.pub gets the public one")
+    ],
+) -> None:
+    """Write a new Ed25519 signing key pair for run --sign-key and verify --key."""
+    from pipeline.record.attestation import SigningKeyError
+    from pipeline.record.attestation import keygen as make_keys
+
+    try:
+        private, public = make_keys(path)
+    except (SigningKeyError, OSError) as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"wrote {private} (private, owner-only: keep it outside run folders) and {public}", highlight=False
+    )
 
 
 @app.command()
@@ -126,20 +165,29 @@ def report(
         Path | None,
         typer.Option("--answers", help="datasheet answers (question id -> answer) replacing the run's copy"),
     ] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option("--sign-key", help="sign the resealed folder (an earlier signature is removed)"),
+    ] = None,
 ) -> None:
-    """Rebuild the reports of a run from its ledger and run record alone."""
+    """Rebuild the reports of a run from its ledger and run record alone, and reseal the folder."""
+    from pipeline.record.attestation import load_private_key
+    from pipeline.record.finish import finish_run
     from pipeline.report import write_reports
     from pipeline.report.answers import store_answers
-    from pipeline.write.run_dir import RunDirError, locked, read_marker, record_written
+    from pipeline.write.run_dir import RunDirError, locked, mark_stage, read_marker, record_written
 
     try:
         if read_marker(run_dir) is None:
             raise RunDirError(f"{run_dir} is not a corpusaudit run folder (no {MARKER}); nothing was written")
+        key = load_private_key(sign_key, run_dir) if sign_key is not None else None
         with locked(run_dir):
+            mark_stage(run_dir, "rebuilding the reports")
             if answers is not None:
                 store_answers(run_dir, answers)
             paths = write_reports(run_dir)
             record_written(run_dir, [path.relative_to(run_dir).as_posix() for path in paths])
+            finish_run(run_dir, key)
     except (FileNotFoundError, ValueError, RunDirError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -154,17 +202,20 @@ def review_import(
     verdicts: Annotated[Path, typer.Argument(help="the filled-in review_sample.csv")],
 ) -> None:
     """Import reviewers' verdicts on the TC260-003 sample; print the pass rate, update the assessment."""
+    from pipeline.record.finish import finish_run
     from pipeline.report.review_import import ReviewImportError, import_review
     from pipeline.report.tc260_assessment import write_assessment
-    from pipeline.write.run_dir import RunDirError, locked, read_marker, record_written
+    from pipeline.write.run_dir import RunDirError, locked, mark_stage, read_marker, record_written
 
     try:
         if read_marker(run_dir) is None:
             raise RunDirError(f"{run_dir} is not a corpusaudit run folder (no {MARKER}); nothing was written")
         with locked(run_dir):
+            mark_stage(run_dir, "importing review verdicts")
             result, path = import_review(run_dir, verdicts)
             assessment = write_assessment(run_dir)
             record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in [path, *assessment]])
+            finish_run(run_dir, None)
     except (FileNotFoundError, ReviewImportError, RunDirError) as exc:
         raise fail(str(exc)) from None
     out.print(

@@ -28,7 +28,13 @@ INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("sig", pa.binary()), ("bands
 """A released document's signature and band keys, which later runs cluster against."""
 
 
-CLAIMED = (*OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, WORK_DIR)
+MANIFEST = "manifest.json"
+"""Every file of the finished run with its SHA-256, and their Merkle root."""
+COMPLETION = "complete.json"
+"""Written last: the root and the manifest's hash; a folder without it is an interrupted run."""
+ATTESTATION = "attestation.dsse.json"
+"""With a signing key: an in-toto Statement of the run in a DSSE envelope signed with Ed25519."""
+CLAIMED = (*OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, WORK_DIR, MANIFEST, COMPLETION, ATTESTATION)
 """The top-level names a run writes; a run folder's own files beside the marker and the lock."""
 
 

@@ -36,6 +36,7 @@ from pipeline.read.plan import hash_inputs, plan_inputs
 from pipeline.read.stage import ReadStage
 from pipeline.read.unique_ids import READ_SCHEMA, unique_doc_ids
 from pipeline.read.units import units_table
+from pipeline.record.attestation import load_private_key
 from pipeline.record.expectations import (
     CheckPlan,
     ChecksFailed,
@@ -43,6 +44,7 @@ from pipeline.record.expectations import (
     plan_checks,
     run_checks,
 )
+from pipeline.record.finish import finish_run
 from pipeline.record.ledger import ledger_counts
 from pipeline.record.run_record import canonical_json, merkle_root, package_versions, sha256_hex
 from pipeline.report import write_reports
@@ -54,6 +56,7 @@ from pipeline.write.run_dir import (
     check_claim,
     check_out_dir,
     locked,
+    mark_stage,
     prepare_run_dir,
     record_written,
 )
@@ -130,8 +133,12 @@ def run_audit(
     force: bool = False,
     progress: bool = True,
     console: Console | None = None,
+    sign_key: Path | None = None,
 ) -> RunResult:
-    """Audit the corpus described by ``config``; return the run folder and its record."""
+    """Audit the corpus described by ``config``; return the run folder and its record.
+
+    With ``sign_key`` (an Ed25519 key from ``corpusaudit keygen``) the sealed folder is signed.
+    """
     console = console or Console(stderr=True, quiet=not progress, log_path=False)
     audit = config.audit
     engine_name = engine or audit.engine.name
@@ -141,6 +148,7 @@ def run_audit(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     plan = plan_run(config)
+    key = load_private_key(sign_key, run_dir) if sign_key is not None else None
     checks = plan.checks
     decided = extend_schema(plan.final, DECISION_FIELDS + ROUTING_FIELDS)
 
@@ -254,13 +262,16 @@ def run_audit(
             record["checks"] = run_checks(checks, run_dir, record)
             outcome = "passed" if record["checks"]["success"] else "FAILED"
             console.log(f"checks {outcome} in {record['checks']['seconds']} s")
+        mark_stage(run_dir, "writing the run record")
         (run_dir / RUN_RECORD).write_text(
             json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         listed = [entry["path"] for entry in record["outputs"] + record["ledger_files"]]
         record_written(run_dir, [*listed, RUN_RECORD])
         shutil.rmtree(work_dir, ignore_errors=True)
+        mark_stage(run_dir, "writing the reports")
         record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in write_reports(run_dir)])
+        finish_run(run_dir, key)
         if checks is not None and checks.spec.fail_run and not record["checks"]["success"]:
             raise ChecksFailed(
                 f"{run_dir}: expectations failed: {'; '.join(failed_expectations(record['checks']))}. "

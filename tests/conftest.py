@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium  # noqa: F401  (a session fixture for the report tests)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 NLTK_CORPUS = SHARED_DATA / "corpora" / "nltk_mixed.jsonl.gz"

@@ -127,8 +127,14 @@ def test_replacing_a_run_deletes_only_what_it_wrote(tmp_path: Path, sample: list
     assert (out / "reports" / "my-review.md").read_text() == "kept"
     assert (out / "shards" / "extra.txt").read_text() == "kept too"
     assert json.loads((out / "run.json").read_text())["name"] == "hostile-2"
+    assert _run("verify", str(out)).exit_code == 0  # the user's files are sealed as theirs
+    manifest = json.loads((out / "manifest.json").read_text())
+    origins = {entry["path"]: entry["origin"] for entry in manifest["files"]}
+    assert origins["shards/extra.txt"] == origins["reports/my-review.md"] == "user"
+    assert origins["run.json"] == origins["reports/datasheet.md"] == "run"
+    (out / "shards" / "extra.txt").write_text("edited later")
     verify = _run("verify", str(out))
-    assert verify.exit_code == 1 and "shards/extra.txt: not in the run record" in verify.output
+    assert verify.exit_code == 1 and "shards/extra.txt: sha256 changed" in verify.output
 
 
 def test_out_folders_that_hold_the_users_files_are_refused(tmp_path: Path, sample: list) -> None:

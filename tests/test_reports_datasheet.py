@@ -7,10 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -26,6 +24,7 @@ from pipeline.report.answers import questions
 from pipeline.run import RunResult
 from schemas.config import load_config
 from schemas.loading import ConfigError
+from tests.browser import render
 from tests.conftest import DEMO_CONFIG, REPO
 from tests.runs import audit, demo_variant
 
@@ -216,53 +215,11 @@ def test_rebuild_gives_identical_bytes(run: RunResult) -> None:
 
 # ------------------------------------------------------------------------------ headless Chromium
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """The Chromium binary, installed with apt when missing and possible (as ``make test`` does)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=1800)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip(
-            "Chromium is not installed and apt-get cannot install it here (apt-get install -y chromium)"
-        )
-    return found
-
-
-def _render(chromium: str, page: Path, work: Path) -> tuple[str, list[str]]:
-    """The DOM Chromium builds for ``page`` and the URLs the page itself asked the network for.
-
-    The net log also holds the browser's own background requests (time sync, accounts); those have
-    no initiating origin, while a page's requests carry the page's file:// isolation key.
-    """
-    net_log = work / "net.json"
-    completed = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={work / 'profile'}", f"--log-net-log={net_log}",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    log = json.loads(net_log.read_text())
-    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    starts = [e["params"] for e in log["events"] if e["type"] == start_job and "url" in e.get("params", {})]
-    requested = [
-        params["url"]
-        for params in starts
-        if params.get("initiator") != "not an origin" and not params["url"].startswith("file:")
-    ]
-    return completed.stdout, requested
-
 
 def test_chromium_renders_every_plot_without_network(
     run: RunResult, datasheet: str, chromium: str, tmp_path: Path
 ) -> None:
-    dom, requested = _render(chromium, run.run_dir / "reports" / "datasheet.html", tmp_path / "page")
+    dom, requested = render(chromium, run.run_dir / "reports" / "datasheet.html", tmp_path / "page")
     figures = _figures(datasheet)
     assert dom.count("<svg") == len(figures) == len(FIGURES | _bias_figures(run))
     rendered_titles = re.findall(r"<svg[^>]*>\s*<title>([^<]+)</title>", dom)
@@ -271,4 +228,4 @@ def test_chromium_renders_every_plot_without_network(
     assert requested == []
     control = tmp_path / "control.html"  # the same check sees a page that does fetch something
     control.write_text('<html><body><img src="https://example.invalid/x.png"></body></html>')
-    assert _render(chromium, control, tmp_path / "control")[1] == ["https://example.invalid/x.png"]
+    assert render(chromium, control, tmp_path / "control")[1] == ["https://example.invalid/x.png"]

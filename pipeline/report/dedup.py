@@ -23,6 +23,7 @@ from pipeline.read.reader import read_unit
 from pipeline.read.units import ReadUnit
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
+from pipeline.report.html import CSP_META
 from schemas.document import content_sha256, unit_of
 from schemas.ledger import Action
 
@@ -438,6 +439,7 @@ def render_html(summary: dict[str, Any], snippets: dict[int, str]) -> str:
     out: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        CSP_META,
         f"<title>Duplicates in run {_e(summary['name'])}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Duplicates in run {_e(summary['name'])}</h1>",

@@ -3,6 +3,12 @@
 The Markdown is the single source; rendering it here (markdown-it, CommonMark plus tables) keeps
 the two formats from drifting apart. Each ``![title](plots/name.svg)`` becomes the SVG itself, so
 the page opens from a mail attachment or an archive without its folder and fetches nothing.
+
+Values from the corpus (doc ids, languages, licences, reasons) reach the Markdown as text, and no
+text may become markup: raw HTML is not rendered (it shows as text), links keep markdown-it's
+scheme check (no ``javascript:``), an image is inlined only when it names one of the run's own
+figures under ``plots/``, and every page carries a Content-Security-Policy that allows no script,
+no request and no frame, so even markup that slipped through could not run or fetch.
 """
 
 from __future__ import annotations
@@ -19,6 +25,14 @@ from markdown_it.utils import EnvType, OptionsDict
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)  # XML declaration, DOCTYPE (names a DTD URL)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)  # RDF with dublin-core URLs
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+_FIGURE = re.compile(r"plots/[A-Za-z0-9_.\-]+\.svg")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+"""The policy of every HTML report: inline styles and data images only; no script, fetch, form or frame."""
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; line-height: 1.45; }
@@ -49,14 +63,14 @@ def inline_svg(path: Path, title: str) -> str:
 
 
 def _renderer(folder: Path) -> MarkdownIt:
-    parser = MarkdownIt("commonmark").enable("table")
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
 
     def image(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         token = tokens[idx]
         source = str(token.attrGet("src") or "")
         title = self.renderInlineAsText(token.children or [], options, env)
-        if not source.endswith(".svg") or "://" in source:
-            raise ValueError(f"only local SVG figures can be inlined, not {source!r}")
+        if not (_FIGURE.fullmatch(source) and (folder / source).is_file()):
+            return html.escape(f"[image {title}: {source}]")  # not one of the run's figures: text
         caption = html.escape(title)
         return f"<figure>{inline_svg(folder / source, title)}<figcaption>{caption}</figcaption></figure>"
 
@@ -68,6 +82,6 @@ def markdown_page(markdown: str, folder: Path, title: str) -> str:
     """The HTML page for ``markdown``, whose figure paths are relative to ``folder``."""
     body = _renderer(folder).render(markdown)
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n{CSP_META}\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
     )

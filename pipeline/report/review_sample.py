@@ -40,6 +40,7 @@ from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
 from pipeline.report import reports_dir
 from pipeline.report.datasheet import TEMPLATES
+from pipeline.report.html import CSP
 from schemas.config import ReportsSpec
 from schemas.ledger import Action
 
@@ -247,6 +248,7 @@ def write_review_sample(run_dir: Path) -> list[Path]:
             requested=reports_settings(record).review_sample_size,
             risks=risks(),
             verdicts=VERDICTS,
+            csp=CSP,
         ),
         encoding="utf-8",
     )

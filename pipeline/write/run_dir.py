@@ -170,15 +170,23 @@ def _remove_earlier_run(run_dir: Path, marker: dict[str, Any] | None) -> None:
                 folder.rmdir()
 
 
-def _write_marker(run_dir: Path, claimed: Iterable[str], written: Iterable[str]) -> None:
+def _write_marker(run_dir: Path, claimed: Iterable[str], written: Iterable[str], stage: str) -> None:
     marker = {"format": MARKER_FORMAT, "claimed": sorted(set(claimed)), "written": sorted(set(written))}
+    marker["stage"] = stage
     write_atomic(run_dir / MARKER, (json.dumps(marker, indent=1) + "\n").encode("utf-8"))
 
 
 def record_written(run_dir: Path, paths: Iterable[str]) -> None:
     """Add ``paths`` (relative to the folder) to the files the marker says corpusaudit wrote."""
     marker = read_marker(run_dir) or {}
-    _write_marker(run_dir, marker.get("claimed", CLAIMED), [*marker.get("written", []), *paths])
+    written = [*marker.get("written", []), *paths]
+    _write_marker(run_dir, marker.get("claimed", CLAIMED), written, marker.get("stage", ""))
+
+
+def mark_stage(run_dir: Path, stage: str) -> None:
+    """Say in the marker what the run is doing, so `verify` can name where an interrupted run stopped."""
+    marker = read_marker(run_dir) or {}
+    _write_marker(run_dir, marker.get("claimed", CLAIMED), marker.get("written", []), stage)
 
 
 def check_claim(run_dir: Path, force: bool) -> None:
@@ -225,7 +233,7 @@ def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> 
         )
     _remove_earlier_run(run_dir, marker)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_marker(run_dir, CLAIMED, [])
+    _write_marker(run_dir, CLAIMED, [], "reading, annotating and deciding")
     work.mkdir(parents=True)
     stamp.write_text(json.dumps(fingerprint, sort_keys=True))
     return False
