@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol, get_spdx_licensing
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -60,6 +61,11 @@ class Source(BaseModel):
     jurisdiction: str = Field(min_length=2, description="ISO 3166 code of the governing jurisdiction")
     collected_at: date
     description: str = ""
+    redistribution: Literal["allowed", "forbidden", "unknown"] = Field(
+        default="unknown",
+        description="whether the licence or contract lets the documents be redistributed; 'forbidden' "
+        "keeps the dataset card and Croissant from describing a release holding them as publishable",
+    )
 
     @field_validator("license")
     @classmethod

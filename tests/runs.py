@@ -68,3 +68,40 @@ def write_seeded_corpus(folder: Path, seed: int, per_type: int) -> list:
         f"collected_at: 2026-11-25, collection_record: benchmarks/pii_corpus.py seed {seed}}}\n"
     )
     return docs
+
+
+SMALL_SOURCES = """sources:
+  - id: forum
+    kind: open-dataset
+    license: CC0-1.0
+    collection_record: NLTK corpora sample, copied for the tests
+    jurisdiction: US
+    collected_at: 2024-02-01
+"""
+
+
+DETECTORS = "[{name: quality.language}, {name: dedup.exact}]"
+INPUTS = '[{source: forum, paths: ["data/*.jsonl"]}]'
+
+
+def small_corpus(
+    folder: Path,
+    records: list[dict],
+    *,
+    detectors: str = DETECTORS,
+    inputs: str = INPUTS,
+    extra: str = "",
+    sources: str = SMALL_SOURCES,
+) -> Path:
+    """A small audit of ``records`` (JSONL under ``data/``, source ``forum``) with one partition."""
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    with (folder / "data" / "part-0.jsonl").open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps({"id": record["id"], "text": record["text"]}) + "\n")
+    (folder / "sources.yaml").write_text(sources)
+    config = folder / "audit.yaml"
+    config.write_text(
+        f"name: hostile\nsources: sources.yaml\ninputs: {inputs}\ndetectors: {detectors}\n"
+        f"engine: {{partitions: 1}}\n{extra}"
+    )
+    return config

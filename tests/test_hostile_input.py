@@ -30,38 +30,10 @@ from pipeline.layout import LOCK, MARKER
 from pipeline.read.reader import read_unit
 from pipeline.read.units import ReadUnit
 from schemas.document import content_sha256
+from tests.runs import small_corpus
 
 runner = CliRunner()
 CORPUSAUDIT = str(Path(sys.executable).with_name("corpusaudit"))
-SOURCES = """sources:
-  - id: forum
-    kind: open-dataset
-    license: CC0-1.0
-    collection_record: NLTK corpora sample, copied for the tests
-    jurisdiction: US
-    collected_at: 2024-02-01
-"""
-
-
-DETECTORS = "[{name: quality.language}, {name: dedup.exact}]"
-INPUTS = '[{source: forum, paths: ["data/*.jsonl"]}]'
-
-
-def _corpus(
-    folder: Path, records: list[dict], *, detectors: str = DETECTORS, inputs: str = INPUTS, extra: str = ""
-) -> Path:
-    """A small audit over ``records`` (JSONL under data/), with one partition."""
-    (folder / "data").mkdir(parents=True, exist_ok=True)
-    with (folder / "data" / "part-0.jsonl").open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps({"id": record["id"], "text": record["text"]}) + "\n")
-    (folder / "sources.yaml").write_text(SOURCES)
-    config = folder / "audit.yaml"
-    config.write_text(
-        f"name: hostile\nsources: sources.yaml\ninputs: {inputs}\ndetectors: {detectors}\n"
-        f"engine: {{partitions: 1}}\n{extra}"
-    )
-    return config
 
 
 @pytest.fixture
@@ -83,7 +55,7 @@ def _counts(run_dir: Path) -> dict[str, int]:
 def test_a_folder_with_the_users_files_is_refused_and_with_force_they_survive(
     tmp_path: Path, sample: list
 ) -> None:
-    config = _corpus(tmp_path / "cfg", sample)
+    config = small_corpus(tmp_path / "cfg", sample)
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("my notes")
@@ -100,7 +72,7 @@ def test_a_folder_with_the_users_files_is_refused_and_with_force_they_survive(
 def test_a_users_own_output_named_folder_is_never_written_into(
     tmp_path: Path, sample: list, name: str
 ) -> None:
-    config = _corpus(tmp_path / "cfg", sample)
+    config = small_corpus(tmp_path / "cfg", sample)
     out = tmp_path / "out"
     (out / name).mkdir(parents=True)
     (out / name / "mine.parquet").write_bytes(b"user data")
@@ -112,7 +84,7 @@ def test_a_users_own_output_named_folder_is_never_written_into(
 
 
 def test_replacing_a_run_deletes_only_what_it_wrote(tmp_path: Path, sample: list) -> None:
-    config = _corpus(tmp_path / "cfg", sample)
+    config = small_corpus(tmp_path / "cfg", sample)
     out = tmp_path / "out"
     assert _run("run", str(config), "--out", str(out), "-q").exit_code == 0
     marker = json.loads((out / MARKER).read_text())
@@ -138,7 +110,7 @@ def test_replacing_a_run_deletes_only_what_it_wrote(tmp_path: Path, sample: list
 
 
 def test_out_folders_that_hold_the_users_files_are_refused(tmp_path: Path, sample: list) -> None:
-    config = _corpus(tmp_path / "cfg", sample)
+    config = small_corpus(tmp_path / "cfg", sample)
     for out, said in [
         (Path("/"), "root folder"),
         (Path.home(), "home folder"),
@@ -148,7 +120,7 @@ def test_out_folders_that_hold_the_users_files_are_refused(tmp_path: Path, sampl
         (config.parent / "data" / "run", "inside the input folder"),
     ]:
         if said == "inside the input folder":
-            text_config = _corpus(
+            text_config = small_corpus(
                 tmp_path / "txt", sample, inputs="[{source: forum, paths: [data], format: text}]"
             )
             result = _run("run", str(text_config), "--out", str(text_config.parent / "data" / "run"), "-q")
@@ -163,7 +135,7 @@ def test_out_folders_that_hold_the_users_files_are_refused(tmp_path: Path, sampl
 
 
 def test_a_second_run_or_report_on_a_busy_folder_exits_at_once(tmp_path: Path, sample: list) -> None:
-    config = _corpus(tmp_path / "cfg", sample)
+    config = small_corpus(tmp_path / "cfg", sample)
     out = tmp_path / "out"
     assert _run("run", str(config), "--out", str(out), "-q").exit_code == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != LOCK}
@@ -176,7 +148,7 @@ def test_a_second_run_or_report_on_a_busy_folder_exits_at_once(tmp_path: Path, s
 
 
 def test_two_concurrent_runs_one_refused_one_intact(tmp_path: Path, nltk_records: list[dict]) -> None:
-    config = _corpus(tmp_path / "cfg", nltk_records[:3000])
+    config = small_corpus(tmp_path / "cfg", nltk_records[:3000])
     out = tmp_path / "out"
     command = [CORPUSAUDIT, "run", str(config), "--out", str(out), "-q"]
     first, second = (subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2))
@@ -296,7 +268,7 @@ def test_the_cli_survives_bombs_under_a_4_gib_address_space(tmp_path: Path, samp
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         pytest.skip("prlimit (util-linux) is not installed")
-    config = _corpus(
+    config = small_corpus(
         tmp_path / "cfg", sample, inputs='[{source: forum, paths: ["data/*.jsonl*", "crawl/*.warc.gz"]}]'
     )
     bomb = COMPRESSORS["gz"](b"\0" * (64 << 20))
@@ -317,7 +289,7 @@ def test_the_cli_survives_bombs_under_a_4_gib_address_space(tmp_path: Path, samp
 
 
 def test_globs_never_follow_link_loops_and_read_each_real_file_once(tmp_path: Path, sample: list) -> None:
-    config = _corpus(tmp_path / "cfg", sample, inputs=(
+    config = small_corpus(tmp_path / "cfg", sample, inputs=(
         '[{source: forum, paths: ["data/**/*.jsonl", "data/part-0.jsonl", "data/alias.jsonl"]}]'
     ))  # fmt: skip
     data = config.parent / "data"
@@ -362,7 +334,7 @@ def test_missing_paths_empty_globs_and_urls_are_errors_naming_the_path(tmp_path:
         ('["s3://bucket/corpus.jsonl"]', "the s3:// scheme is not supported"),
         ('["https://example.org/c.jsonl"]', "the https:// scheme is not supported"),
     ]:
-        config = _corpus(tmp_path / "cfg", sample, inputs=f"[{{source: forum, paths: {paths}}}]")
+        config = small_corpus(tmp_path / "cfg", sample, inputs=f"[{{source: forum, paths: {paths}}}]")
         for command in (
             ["validate", str(config)],
             ["run", str(config), "--out", str(tmp_path / "out"), "-q"],
@@ -374,7 +346,7 @@ def test_missing_paths_empty_globs_and_urls_are_errors_naming_the_path(tmp_path:
 
 
 def test_an_allowed_empty_corpus_gives_a_complete_verifiable_run(tmp_path: Path, sample: list) -> None:
-    config = _corpus(
+    config = small_corpus(
         tmp_path / "cfg", sample, inputs='[{source: forum, paths: ["nothing/*.jsonl"], allow_empty: true}]'
     )
     out = tmp_path / "out"
@@ -418,7 +390,7 @@ def test_policy_faults_fail_validate_and_run_naming_the_rule(
     tmp_path: Path, sample: list, rule: str, said: str
 ) -> None:
     policy = _policy(tmp_path, rule)
-    config = _corpus(tmp_path / "cfg", sample, extra=f"policy: {policy}\n")
+    config = small_corpus(tmp_path / "cfg", sample, extra=f"policy: {policy}\n")
     for command in (["validate", str(config)], ["run", str(config), "--out", str(tmp_path / "out"), "-q"]):
         result = _run(*command)
         assert result.exit_code == 2, result.output
@@ -432,7 +404,7 @@ def test_the_default_policy_runs_with_any_detector_subset_and_says_what_it_left_
     copies = [{"id": f"{r['id']}-copy", "text": r["text"]} for r in sample[:3]]
     records = [*sample, *copies]
     repeats = len(records) - len({content_sha256(r["text"]) for r in records})
-    config = _corpus(tmp_path / "cfg", records, detectors="[{name: dedup.exact}]")
+    config = small_corpus(tmp_path / "cfg", records, detectors="[{name: dedup.exact}]")
     out = tmp_path / "out"
     validated = _run("validate", str(config))
     assert validated.exit_code == 0 and "default rules left out" in validated.output
@@ -471,7 +443,7 @@ def test_a_parquet_row_group_that_fails_its_checksums_becomes_error_rows(
 
 def test_a_repeated_record_id_is_flagged_renamed_and_an_error_row(tmp_path: Path, sample: list) -> None:
     records = [*sample[:10], {"id": sample[2]["id"], "text": sample[20]["text"]}]
-    config = _corpus(tmp_path / "cfg", records)
+    config = small_corpus(tmp_path / "cfg", records)
     out = tmp_path / "out"
     assert _run("run", str(config), "--out", str(out), "-q").exit_code == 0
     ledger = pq.read_table(sorted((out / "ledger").glob("*.parquet")))
@@ -505,7 +477,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def test_a_full_disk_is_one_line_and_the_rerun_resumes_to_a_clean_runs_root(
     tmp_path: Path, sample: list, small_disk: Path, nltk_records: list
 ) -> None:
-    config = _corpus(tmp_path / "cfg", nltk_records[:800])
+    config = small_corpus(tmp_path / "cfg", nltk_records[:800])
     clean = tmp_path / "clean"
     assert _run("run", str(config), "--out", str(clean), "-q").exit_code == 0
     out = small_disk / "run"
@@ -524,7 +496,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_resumes_to_a_clean_runs_root(
 
 
 def test_a_read_only_folder_is_one_line(tmp_path: Path, sample: list, small_disk: Path) -> None:
-    config = _corpus(tmp_path / "cfg", sample)
+    config = small_corpus(tmp_path / "cfg", sample)
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     result = subprocess.run([CORPUSAUDIT, "run", str(config), "--out", str(small_disk / "run"), "-q"],
                             capture_output=True, text=True)  # fmt: skip
@@ -539,7 +511,7 @@ def test_a_missing_permission_is_one_line(tmp_path: Path, sample: list) -> None:
     shared = Path("/tmp") / f"corpusaudit-perm-{os.getpid()}"
     shared.mkdir(mode=0o755)
     try:
-        config = _corpus(shared / "cfg", sample)
+        config = small_corpus(shared / "cfg", sample)
         for path in [shared, *shared.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         locked = shared / "locked"

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from pipeline.report import reports_dir
 from pipeline.report.answers import croissant_answers
+from pipeline.report.coverage import not_checked
 from pipeline.report.datasheet import SHARDS_GLOB, datasheet_context
 from schemas.document import SHARD_SCHEMA
 from schemas.sources import SourceKind
@@ -203,12 +204,25 @@ def _rai(context: dict[str, Any], answers: dict[str, list[str]]) -> dict[str, An
         ],
         "rai:personalSensitiveInformation": _personal_information(context["pii"]),
         "rai:dataBiases": [*_language_skew(context), *answers.get("dataBiases", [])],
-        "rai:dataLimitations": [limitations, *answers.get("dataLimitations", [])],
+        "rai:dataLimitations": [
+            limitations,
+            *(f"Not checked: {statement}." for statement in not_checked(context["record"])),
+            *([f"Harmful shares computed from {context['harm_basis']}."] if context["harm_basis"] else []),
+            *answers.get("dataLimitations", []),
+        ],
         "rai:dataUseCases": answers.get("dataUseCases", []),
     }
     for key in ("dataSocialImpact", "dataReleaseMaintenancePlan"):  # single-valued properties
         rai[f"rai:{key}"] = " ".join(answers.get(key, []))
     return {key: value for key, value in rai.items() if value}
+
+
+def _not_publishable(conflicts: list[dict[str, Any]]) -> str:
+    named = "; ".join(f"{c['source']} ({c['terms']}, {c['documents']} documents)" for c in conflicts)
+    return (
+        f"Not for redistribution: the terms of {named} forbid redistribution and their documents are in "
+        "the shards. Do not publish this dataset as is."
+    )
 
 
 def release_version(finished_at: str) -> str:
@@ -241,6 +255,7 @@ def croissant_metadata(run_dir: Path) -> dict[str, Any]:
         "citeAs": f"@misc{{{name}, title = {{{name}}}, version = {{{version}}}, "
         f"note = {{corpusaudit release, ledger Merkle root {root}}}}}",
         "inLanguage": sorted(row["key"] for row in context["volume_by_lang"] if row["documents"]),
+        **({"conditionsOfAccess": _not_publishable(context["conflicts"])} if context["conflicts"] else {}),
         "distribution": _distribution(context["shards"]),
         "recordSet": [_record_set()],
         **_rai(context, croissant_answers(context["answers"])),

@@ -26,6 +26,7 @@ from pipeline.record.run_record import load_run_record
 from pipeline.report import ANSWERS_COPY, reports_dir
 from pipeline.report.answers import load_answers, load_questions
 from pipeline.report.bias import bias_summary
+from pipeline.report.coverage import coverage, harm_basis, redistribution_conflicts
 from pipeline.report.dedup import dedup_summary
 from pipeline.report.html import markdown_page
 from pipeline.report.plots import bar_chart, save_figure
@@ -276,6 +277,11 @@ def _cached_context(run_dir: Path, stamps: tuple[int | None, ...]) -> dict[str, 
         "bias": bias_summary(ledger, record, run_dir),
         "questions": load_questions(answers),
         "answers": answers,
+        "checks_run": coverage(record),
+        "harm_basis": harm_basis(record),
+        "conflicts": redistribution_conflicts(
+            record["config"]["sources"]["sources"], released_volume(ledger, "source_id")
+        ),
     }
 
 

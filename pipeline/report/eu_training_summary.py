@@ -20,6 +20,7 @@ from typing import Any
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
 from pipeline.report import reports_dir
+from pipeline.report.coverage import coverage
 from pipeline.report.datasheet import provenance_summary, render_template
 from schemas.ledger import Action
 from schemas.sources import SourceKind
@@ -93,6 +94,7 @@ def summary_context(run_dir: Path) -> dict[str, Any]:
     removed = Counter(row["rule_id"] for row in rows if row["action"] in REMOVED or row["action"] == "redact")
     return {
         "record": record,
+        "checks_run": coverage(record),
         "documents": len(training),
         "bytes": training_bytes,
         "size_range": next((label for limit, label in TOKEN_RANGES if training_bytes < limit), None),

@@ -49,6 +49,10 @@ def hub_licences(licences: list[tuple[str, int]]) -> list[str]:
     return sorted(ids, key=lambda name: (name == "other", name))
 
 
+NOT_FOR_REDISTRIBUTION = "not-for-redistribution"
+"""The tag a card gets when a source's terms forbid redistribution (the dataset viewer is off too)."""
+
+
 def card_metadata(context: dict[str, Any]) -> dict[str, Any]:
     """The YAML header of the card."""
     languages = sorted(
@@ -72,6 +76,9 @@ def card_metadata(context: dict[str, Any]) -> dict[str, Any]:
     if "other" in hub:
         metadata["license_name"] = OTHER_LICENCE_NAME
         metadata["license_link"] = "datasheet.md"
+    if context["conflicts"]:  # a source's terms forbid redistribution: never marked publishable
+        metadata["tags"] = sorted({*metadata["tags"], NOT_FOR_REDISTRIBUTION})
+        metadata["viewer"] = False
     return metadata
 
 

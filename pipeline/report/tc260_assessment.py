@@ -16,6 +16,8 @@ from typing import Any
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
 from pipeline.report import reports_dir
+from pipeline.report.coverage import coverage as checks_run
+from pipeline.report.coverage import harm_basis
 from pipeline.report.datasheet import provenance_summary, render_template, safety_summary
 from pipeline.report.review_import import REVIEW_REQUIREMENT, load_review_result
 from pipeline.report.review_sample import reports_settings, review_sample
@@ -111,6 +113,8 @@ def assessment_context(run_dir: Path) -> dict[str, Any]:
         "technical_requirement": TECHNICAL_REQUIREMENT,
         "coverage": coverage_summary(rows, record["config"]["sources"]["sources"]),
         "provenance": provenance_summary(ledger),
+        "checks_run": checks_run(record),
+        "harm_basis": harm_basis(record),
     }
 
 
