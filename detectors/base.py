@@ -57,6 +57,15 @@ class Detector(ABC):
         """Annotation arrays aligned with ``batch`` rows, one per :meth:`output_fields` entry."""
         raise NotImplementedError
 
+    SCRUBS: ClassVar[bool] = False
+    """True for a detector that finds personal information and so scrubs every field that leaves a
+    run (ids, file names, URLs, licences, languages, metadata), not only the text."""
+
+    def scrub(self, value: str, *, scope: str | None) -> str:
+        """``value`` with what this detector finds replaced: by its redaction for a document field
+        (``scope`` is the doc id), by a document-independent pseudonym for an identifier (``None``)."""
+        return value
+
     def passes(self) -> tuple[CorpusPass, ...]:
         """The corpus-wide passes this detector needs after every document is annotated."""
         return ()

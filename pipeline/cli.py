@@ -273,7 +273,7 @@ def validate(config: Annotated[Path, typer.Argument(help="audit.yaml")]) -> None
     try:
         loaded = load_config(config)
         plan = plan_run(loaded)
-        files = len(plan_inputs(loaded).units)
+        files = len(plan_inputs(loaded, plan.scrubber).units)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     out.print(

@@ -33,6 +33,7 @@ from pipeline.engines import make_engine
 from pipeline.layout import INDEX_DIR, RUN_RECORD, WORK_DIR, ledger_path
 from pipeline.passes import PassPlanError, PlannedPasses, plan_passes, run_passes
 from pipeline.read.plan import hash_inputs, plan_inputs
+from pipeline.read.scrub import Scrubber
 from pipeline.read.stage import ReadStage
 from pipeline.read.unique_ids import READ_SCHEMA, unique_doc_ids
 from pipeline.read.units import units_table
@@ -104,6 +105,11 @@ class RunPlan:
         return tuple(d for d in self.detectors if d.output_fields())
 
     @property
+    def scrubber(self) -> Scrubber:
+        """The detectors that keep personal information out of ids, file names and fields."""
+        return Scrubber(tuple(d for d in self.detectors if d.SCRUBS))
+
+    @property
     def ledger_overrides(self) -> tuple[tuple[str, str], ...]:
         return tuple(item for d in self.detectors for item in sorted(d.LEDGER_OVERRIDES.items()))
 
@@ -152,14 +158,14 @@ def run_audit(
     checks = plan.checks
     decided = extend_schema(plan.final, DECISION_FIELDS + ROUTING_FIELDS)
 
-    planned_inputs = plan_inputs(config)
+    planned_inputs = plan_inputs(config, plan.scrubber)
     units = planned_inputs.units
     for repeat in planned_inputs.repeated:
         console.log(f"{repeat['path']} is the same file as {repeat['same_file_as']}; read once")
     config_content = config.hashed_content()
     config_sha256 = sha256_hex(canonical_json(config_content))
     console.log(f"hashing {len(units)} input unit(s)")
-    inputs = hash_inputs(units)
+    inputs = hash_inputs(units, plan.scrubber, planned_inputs.withheld)
     fingerprint = {"config_sha256": config_sha256, "inputs": inputs}
     check_out_dir(run_dir, config.base_dir, [Path(unit.path) for unit in units])
     check_busy(run_dir)
@@ -187,7 +193,7 @@ def run_audit(
                 DOCUMENT_SCHEMA,
                 "read",
             )
-            dataset, duplicate_ids = unique_doc_ids(runner, dataset)
+            dataset, duplicate_ids = unique_doc_ids(runner, dataset, plan.scrubber)
             dataset = runner.map_batches(
                 dataset,
                 AnnotateStage(plan.map_detectors, READ_SCHEMA, plan.annotated),
@@ -196,7 +202,9 @@ def run_audit(
             )
             dataset, _, pass_record = run_passes(runner, dataset, plan.annotated, plan.passes, plan.released)
             dataset = runner.materialize(
-                runner.map_batches(dataset, DecideStage(plan.policy, plan.final, decided), decided, "decide")
+                runner.map_batches(
+                    dataset, DecideStage(plan.policy, plan.final, decided, plan.scrubber), decided, "decide"
+                )
             )
             totals_input = runner.map_batches(
                 dataset, SelectStage(TOTALS_INPUT_SCHEMA), TOTALS_INPUT_SCHEMA, "totals"

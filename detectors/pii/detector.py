@@ -70,6 +70,7 @@ class PiiDetector(Detector):
 
     name = "pii"
     Params = PiiParams
+    SCRUBS = True
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         super().__init__(params)
@@ -122,6 +123,18 @@ class PiiDetector(Detector):
         value = "".join(text[entity.start : entity.end].split()).replace("-", "").casefold()
         message = f"{doc_id}\x00{entity.type}\x00{value}".encode()
         return f"<{entity.type}_{hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:8]}>"
+
+    def scrub(self, value: str, *, scope: str | None) -> str:
+        """``value`` with every span replaced as ``redact`` would replace it in a text (``scope`` the doc
+        id); an identifier (``scope`` None) gets pseudonyms keyed without a document, so an id is the
+        same wherever it appears. Values without a digit or ``@`` hold no pattern type and are skipped
+        unless a name recogniser runs."""
+        if not self._ner_models and not any(ch.isdigit() or ch == "@" for ch in value):
+            return value
+        for entity in sorted(self.find(value), key=lambda e: e.start, reverse=True):
+            replacement = self._replacement(scope or "", entity, value)
+            value = value[: entity.start] + replacement + value[entity.end :]
+        return value
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
         doc_ids = batch.column("doc_id").to_pylist()

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from pipeline.decide.policy import DECISION_FIELDS, REDACTIONS_SUFFIX, CompiledPolicy, apply_redactions
 from pipeline.layout import DEST_QUARANTINE, DEST_SHARDS
+from pipeline.read.scrub import NO_SCRUBBER, Scrubber
 from pipeline.tables import conform
 from schemas.document import RECORD_BITS
 from schemas.ledger import Action
@@ -34,10 +35,20 @@ class DecideStage:
     policy: CompiledPolicy
     in_schema: pa.Schema
     out_schema: pa.Schema
+    scrubber: Scrubber = NO_SCRUBBER
+    """Scrubs the URL after the detectors saw it as crawled (robots rules match the real path)."""
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, self.in_schema)
         decision = self.policy.decide(table)
+        if self.scrubber:
+            urls = [
+                self.scrubber.field(url, doc_id)
+                for url, doc_id in zip(
+                    table.column("url").to_pylist(), table.column("doc_id").to_pylist(), strict=True
+                )
+            ]
+            table = table.set_column(table.schema.get_field_index("url"), "url", pa.array(urls, pa.string()))
         texts = table.column("text").to_pylist()
         text_bytes = [len(t.encode("utf-8")) if t is not None else 0 for t in texts]
         redaction_columns = [

@@ -20,6 +20,7 @@ from typing import Any
 
 from pipeline.read.reader import detect_format
 from pipeline.read.readers.text import list_text_files
+from pipeline.read.scrub import Scrubber
 from pipeline.read.units import ReadUnit
 from pipeline.write.files import sha256_file
 from schemas.config import LoadedConfig
@@ -109,18 +110,29 @@ class PlannedInputs:
 
     units: list[ReadUnit]
     repeated: list[dict[str, str]] = field(default_factory=list)
+    withheld: frozenset[int] = frozenset()
+    """Units whose file name holds personal information, shown pseudonymised."""
 
 
-def plan_inputs(config: LoadedConfig) -> PlannedInputs:
-    """One unit per file (or .txt folder) named by the config's inputs, numbered 0.. in order."""
+def plan_inputs(config: LoadedConfig, scrubber: Scrubber | None = None) -> PlannedInputs:
+    """One unit per file (or .txt folder) named by the config's inputs, numbered 0.. in order.
+
+    With a ``scrubber``, file names holding personal information are shown pseudonymised (the
+    display path is what run records, locations and logs use; the real path stays in the unit).
+    """
+    scrubber = scrubber or Scrubber()
     licences = {source.id: source.license for source in config.sources.sources}
     units: list[ReadUnit] = []
     repeated: list[dict[str, str]] = []
+    withheld: set[int] = set()
     first: dict[Path, str] = {}
     for index, spec in enumerate(config.audit.inputs):
         for entry in spec.paths:
             for path in _expand(config, index, entry):
-                display = _display_path(path, config.base_dir)
+                shown = _display_path(path, config.base_dir)
+                display = scrubber.path(shown, f"u{len(units)}")
+                if display != shown:
+                    withheld.add(len(units))
                 real = path.resolve()
                 if real in first:
                     repeated.append({"path": display, "same_file_as": first[real]})
@@ -137,7 +149,7 @@ def plan_inputs(config: LoadedConfig) -> PlannedInputs:
                         default_license=licences[spec.source],
                     )
                 )
-    return PlannedInputs(units, repeated)
+    return PlannedInputs(units, repeated, frozenset(withheld))
 
 
 def plan_units(config: LoadedConfig) -> list[ReadUnit]:
@@ -153,22 +165,31 @@ def _hash_file(display_path: str, path: Path) -> dict[str, Any]:
         return {"path": display_path, "sha256": None, "bytes": None, "error": error}
 
 
-def hash_inputs(units: list[ReadUnit]) -> list[dict[str, Any]]:
+def hash_inputs(
+    units: list[ReadUnit], scrubber: Scrubber | None = None, withheld: frozenset[int] = frozenset()
+) -> list[dict[str, Any]]:
     """SHA-256 and size of every input file, in unit order (a .txt folder: each file, sorted).
 
     This is what lets a run record prove which bytes were audited. A file that cannot be read
-    gets ``sha256: None`` and the reason, as its read gets an error row.
+    gets ``sha256: None`` and the reason, as its read gets an error row. A file whose name was
+    pseudonymised is marked ``withheld``: ``verify`` cannot find it by that name.
     """
+    scrubber = scrubber or Scrubber()
     entries: list[dict[str, Any]] = []
     for unit in units:
         root = Path(unit.path)
         if unit.format != "text" or not root.is_dir():
             entries.append(_hash_file(unit.display_path, root))
+            if unit.index in withheld:
+                entries[-1]["withheld"] = True
             continue
-        for item in list_text_files(root):
-            display_path = f"{unit.display_path}/{item.relpath}"
+        for number, item in enumerate(list_text_files(root)):
+            relpath = scrubber.path(item.relpath, f"u{unit.index}.{number}")
+            display_path = f"{unit.display_path}/{relpath}"
             if item.error is not None:
                 entries.append({"path": display_path, "sha256": None, "bytes": None, "error": item.error})
             else:
                 entries.append(_hash_file(display_path, item.path))
+            if relpath != item.relpath or unit.index in withheld:
+                entries[-1]["withheld"] = True
     return entries

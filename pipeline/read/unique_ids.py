@@ -16,15 +16,16 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from pipeline.engines.base import Engine
+from pipeline.read.scrub import Scrubber
 from pipeline.tables import SelectStage, conform, extend_schema, iter_groups
-from schemas.document import DOCUMENT_SCHEMA
+from schemas.document import DOCUMENT_SCHEMA, MAX_RECORDS_PER_UNIT, unit_of
 
 DUPLICATE_ID = pa.field("input.duplicate_id", pa.string())
 """The id a renamed record shared with an earlier record of its source; null on every other record."""
 ID_SCHEMA = pa.schema([DOCUMENT_SCHEMA.field(name) for name in ("doc_id", "ordinal", "source_id")])
 REPEAT_SCHEMA = pa.schema(
     [pa.field("ordinal", pa.int64()), pa.field("doc_id", pa.string()), pa.field("shared", pa.string()),
-     pa.field("source_id", pa.string())]
+     pa.field("source_id", pa.string()), pa.field("first", pa.int64())]
 )  # fmt: skip
 READ_SCHEMA = extend_schema(DOCUMENT_SCHEMA, [DUPLICATE_ID])
 """Documents as the read step hands them on."""
@@ -41,41 +42,82 @@ class RepeatsStage:
                 continue
             shared = group.column("doc_id")[0].as_py()
             source = group.column("source_id")[0].as_py()
-            for k, ordinal in enumerate(group.column("ordinal").to_pylist()[1:], start=2):
+            ordinals = group.column("ordinal").to_pylist()
+            for k, ordinal in enumerate(ordinals[1:], start=2):
                 rows.append(
-                    {"ordinal": ordinal, "doc_id": f"{shared}#{k}", "shared": shared, "source_id": source}
-                )
+                    {"ordinal": ordinal, "doc_id": f"{shared}#{k}", "shared": shared, "source_id": source,
+                     "first": ordinals[0]}
+                )  # fmt: skip
         return pa.Table.from_pylist(rows, schema=REPEAT_SCHEMA)
+
+
+def _position(ordinal: int) -> str:
+    return f"{unit_of(ordinal)}:{ordinal & (MAX_RECORDS_PER_UNIT - 1)}"
 
 
 @dataclass(frozen=True)
 class RenameStage:
-    """Give repeated records their new id and ``input.duplicate_id``."""
+    """Give repeated records their new id and ``input.duplicate_id``; scrub ids, locations and fields.
 
-    renamed: dict[int, tuple[str, str]]
+    Ids are scrubbed here, after repeats were found on the ids as read, so that two records sharing
+    an id that holds an e-mail address are still found to share it.
+    """
+
+    renamed: dict[int, tuple[str, str, int]]
+    scrubber: Scrubber
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, DOCUMENT_SCHEMA)
-        found = [self.renamed.get(o) for o in table.column("ordinal").to_pylist()]
+        ordinals = table.column("ordinal").to_pylist()
+        found = [self.renamed.get(o) for o in ordinals]
         ids = [
             new[0] if new else old for new, old in zip(found, table.column("doc_id").to_pylist(), strict=True)
         ]
+        shared = [new[1] if new else None for new in found]
+        if self.scrubber:
+            ids = [self._id(doc_id, o) for doc_id, o in zip(ids, ordinals, strict=True)]
+            shared = [None if new is None else self._id(new[1], new[2]) for new in found]
+            table = self._fields(table, ids, ordinals)
         table = table.set_column(0, DOCUMENT_SCHEMA.field("doc_id"), pa.array(ids, pa.string()))
-        return table.append_column(
-            DUPLICATE_ID, pa.array([new[1] if new else None for new in found], pa.string())
-        )
+        return table.append_column(DUPLICATE_ID, pa.array(shared, pa.string()))
+
+    def _id(self, doc_id: str, ordinal: int) -> str:
+        source, _, key = doc_id.partition("/")
+        return f"{source}/{self.scrubber.path(key, _position(ordinal))}"
+
+    def _fields(self, table: pa.Table, ids: list[str], ordinals: list[int]) -> pa.Table:
+        scrub = self.scrubber
+
+        def values(name: str) -> list:
+            return table.column(name).to_pylist()
+
+        columns = {
+            "location": [
+                scrub.location(v, _position(o)) for v, o in zip(values("location"), ordinals, strict=True)
+            ],
+            "license": [scrub.field(v, d) for v, d in zip(values("license"), ids, strict=True)],
+            "lang": [scrub.field(v, d) for v, d in zip(values("lang"), ids, strict=True)],
+            "meta": [scrub.meta(v, d) for v, d in zip(values("meta"), ids, strict=True)],
+        }
+        for name, values in columns.items():
+            index = table.schema.get_field_index(name)
+            table = table.set_column(index, DOCUMENT_SCHEMA.field(name), pa.array(values, pa.string()))
+        return table
 
 
-def unique_doc_ids(engine: Engine, dataset: object) -> tuple[object, dict[str, int]]:
-    """``dataset`` with repeated ids renamed and flagged, and how many were renamed per source."""
+def unique_doc_ids(
+    engine: Engine, dataset: object, scrubber: Scrubber | None = None
+) -> tuple[object, dict[str, int]]:
+    """``dataset`` with repeated ids renamed and flagged (and, with a ``scrubber``, ids, locations and
+    fields scrubbed), and how many were renamed per source."""
     ids = engine.map_batches(dataset, SelectStage(ID_SCHEMA), ID_SCHEMA, "unique ids")
     repeats = engine.collect(
         engine.group_by_key(ids, "doc_id", RepeatsStage(), REPEAT_SCHEMA, "unique ids"), REPEAT_SCHEMA
     ).sort_by("ordinal")
-    renamed = {row["ordinal"]: (row["doc_id"], row["shared"]) for row in repeats.to_pylist()}
+    renamed = {row["ordinal"]: (row["doc_id"], row["shared"], row["first"]) for row in repeats.to_pylist()}
     per_source: dict[str, int] = {}
     for source in repeats.column("source_id").to_pylist():
         per_source[source] = per_source.get(source, 0) + 1
-    return engine.map_batches(dataset, RenameStage(renamed), READ_SCHEMA, "unique ids"), dict(
-        sorted(per_source.items())
-    )
+    return engine.map_batches(
+        dataset, RenameStage(renamed, scrubber or Scrubber()), READ_SCHEMA, "unique ids"
+    ), dict(sorted(per_source.items()))

@@ -125,8 +125,8 @@ def _check_record(
     for entry in record["inputs"]:
         report.checked += 1
         path = Path(entry["path"]) if Path(entry["path"]).is_absolute() else input_base / entry["path"]
-        if entry.get("sha256") is None:
-            continue  # recorded as unreadable at run time; the ledger holds the error
+        if entry.get("sha256") is None or entry.get("withheld"):
+            continue  # unreadable at run time (the ledger holds the error), or its name was pseudonymised
         if not path.exists():
             report.problems.append(f"input {entry['path']}: missing")
         elif (actual := sha256_file(path)) != entry["sha256"]:
