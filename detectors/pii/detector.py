@@ -127,10 +127,8 @@ class PiiDetector(Detector):
     def scrub(self, value: str, *, scope: str | None) -> str:
         """``value`` with every span replaced as ``redact`` would replace it in a text (``scope`` the doc
         id); an identifier (``scope`` None) gets pseudonyms keyed without a document, so an id is the
-        same wherever it appears. Values without a digit or ``@`` hold no pattern type and are skipped
-        unless a name recogniser runs."""
-        if not self._ner_models and not any(ch.isdigit() or ch == "@" for ch in value):
-            return value
+        same wherever it appears. The detector's own prefilter keeps values that cannot hold an
+        entity away from the analyser."""
         for entity in sorted(self.find(value), key=lambda e: e.start, reverse=True):
             replacement = self._replacement(scope or "", entity, value)
             value = value[: entity.start] + replacement + value[entity.end :]

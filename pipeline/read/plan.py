@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.read.reader import detect_format
 from pipeline.read.readers.text import list_text_files
-from pipeline.read.scrub import Scrubber
+from pipeline.read.scrub import NO_SCRUBBER, Scrubber
 from pipeline.read.units import ReadUnit
 from pipeline.write.files import sha256_file
 from schemas.config import LoadedConfig
@@ -114,13 +114,12 @@ class PlannedInputs:
     """Units whose file name holds personal information, shown pseudonymised."""
 
 
-def plan_inputs(config: LoadedConfig, scrubber: Scrubber | None = None) -> PlannedInputs:
+def plan_inputs(config: LoadedConfig, scrubber: Scrubber = NO_SCRUBBER) -> PlannedInputs:
     """One unit per file (or .txt folder) named by the config's inputs, numbered 0.. in order.
 
     With a ``scrubber``, file names holding personal information are shown pseudonymised (the
     display path is what run records, locations and logs use; the real path stays in the unit).
     """
-    scrubber = scrubber or Scrubber()
     licences = {source.id: source.license for source in config.sources.sources}
     units: list[ReadUnit] = []
     repeated: list[dict[str, str]] = []
@@ -166,7 +165,7 @@ def _hash_file(display_path: str, path: Path) -> dict[str, Any]:
 
 
 def hash_inputs(
-    units: list[ReadUnit], scrubber: Scrubber | None = None, withheld: frozenset[int] = frozenset()
+    units: list[ReadUnit], scrubber: Scrubber = NO_SCRUBBER, withheld: frozenset[int] = frozenset()
 ) -> list[dict[str, Any]]:
     """SHA-256 and size of every input file, in unit order (a .txt folder: each file, sorted).
 
@@ -174,7 +173,6 @@ def hash_inputs(
     gets ``sha256: None`` and the reason, as its read gets an error row. A file whose name was
     pseudonymised is marked ``withheld``: ``verify`` cannot find it by that name.
     """
-    scrubber = scrubber or Scrubber()
     entries: list[dict[str, Any]] = []
     for unit in units:
         root = Path(unit.path)

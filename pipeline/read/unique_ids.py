@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from pipeline.engines.base import Engine
-from pipeline.read.scrub import Scrubber
+from pipeline.read.scrub import NO_SCRUBBER, Scrubber
 from pipeline.tables import SelectStage, conform, extend_schema, iter_groups
 from schemas.document import DOCUMENT_SCHEMA, MAX_RECORDS_PER_UNIT, unit_of
 
@@ -106,7 +106,7 @@ class RenameStage:
 
 
 def unique_doc_ids(
-    engine: Engine, dataset: object, scrubber: Scrubber | None = None
+    engine: Engine, dataset: object, scrubber: Scrubber = NO_SCRUBBER
 ) -> tuple[object, dict[str, int]]:
     """``dataset`` with repeated ids renamed and flagged (and, with a ``scrubber``, ids, locations and
     fields scrubbed), and how many were renamed per source."""
@@ -118,6 +118,6 @@ def unique_doc_ids(
     per_source: dict[str, int] = {}
     for source in repeats.column("source_id").to_pylist():
         per_source[source] = per_source.get(source, 0) + 1
-    return engine.map_batches(
-        dataset, RenameStage(renamed, scrubber or Scrubber()), READ_SCHEMA, "unique ids"
-    ), dict(sorted(per_source.items()))
+    return engine.map_batches(dataset, RenameStage(renamed, scrubber), READ_SCHEMA, "unique ids"), dict(
+        sorted(per_source.items())
+    )

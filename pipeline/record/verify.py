@@ -47,8 +47,8 @@ def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _check_seal(run_dir: Path, report: VerifyReport) -> bool:
-    """Steps 1 and 2; False when the folder has no seal to compare with."""
+def _check_seal(run_dir: Path, report: VerifyReport) -> dict[str, str] | None:
+    """Steps 1 and 2: the SHA-256 of each regular file hashed on the way, None without a seal."""
     completion_path = run_dir / COMPLETION
     if not completion_path.exists():
         marker = read_marker(run_dir) or {}
@@ -57,15 +57,16 @@ def _check_seal(run_dir: Path, report: VerifyReport) -> bool:
             f"incomplete: the run stopped while {stage} ({COMPLETION} was never written); "
             "run the same command again to finish it"
         )
-        return False
+        return None
     completion = _json(completion_path)
     manifest_bytes = (run_dir / MANIFEST).read_bytes() if (run_dir / MANIFEST).exists() else b""
     if hashlib.sha256(manifest_bytes).hexdigest() != completion.get("manifest_sha256"):
         report.problems.append(f"{MANIFEST}: changed or missing since the run sealed it")
-        return False
+        return None
     manifest = json.loads(manifest_bytes)
     sealed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
     present = folder_files(run_dir)
+    hashed: dict[str, str] = {}
     for relative in sorted(set(sealed) | set(present)):
         report.checked += 1
         if relative not in present:
@@ -74,13 +75,19 @@ def _check_seal(run_dir: Path, report: VerifyReport) -> bool:
             report.problems.append(f"{relative}: added after the run")
         elif relative == RUN_RECORD:
             _check_record_fields(run_dir, manifest, sealed[relative], report)
-        elif (found := file_digest(run_dir, relative)) != sealed[relative]:
-            report.problems.append(f"{relative}: sha256 changed (sealed {sealed[relative]}, found {found})")
+        else:
+            found = file_digest(run_dir, relative)
+            if not (run_dir / relative).is_symlink():
+                hashed[relative] = found
+            if found != sealed[relative]:
+                report.problems.append(
+                    f"{relative}: sha256 changed (sealed {sealed[relative]}, found {found})"
+                )
     root = merkle_root(sealed)
     if root != completion["root"] or root != manifest["root"]:
         report.problems.append(f"root changed (sealed {completion['root']}, manifest gives {root})")
     report.root = completion["root"]
-    return True
+    return hashed
 
 
 def _check_record_fields(run_dir: Path, manifest: dict[str, Any], sealed: str, report: VerifyReport) -> None:
@@ -100,11 +107,22 @@ def _check_record_fields(run_dir: Path, manifest: dict[str, Any], sealed: str, r
 
 
 def _check_record(
-    run_dir: Path, record: dict[str, Any], report: VerifyReport, input_base: Path | None
+    run_dir: Path,
+    record: dict[str, Any],
+    report: VerifyReport,
+    input_base: Path | None,
+    hashed: dict[str, str],
 ) -> None:
-    """Step 3: the record against the ledger, the config hash, and (unless skipped) the inputs."""
+    """Step 3: the record against the ledger, the config hash, and (unless skipped) the inputs.
+
+    Ledger files the seal check already hashed are not read again.
+    """
     ledger_paths = [entry["path"] for entry in record["ledger_files"]]
-    present = {p: sha256_file(run_dir / p) for p in ledger_paths if (run_dir / p).exists()}
+    present = {
+        p: hashed[p] if p in hashed else sha256_file(run_dir / p)
+        for p in ledger_paths
+        if (run_dir / p).exists()
+    }
     if len(present) == len(ledger_paths):
         root = merkle_root(present)
         if root != record["ledger_merkle_root"]:
@@ -144,10 +162,11 @@ def verify_run(
     """
     report = VerifyReport()
     record = load_run_record(run_dir)
-    if not _check_seal(run_dir, report):
+    hashed = _check_seal(run_dir, report)
+    if hashed is None:
         return report
     base = input_base or Path(record["input_base"])
-    _check_record(run_dir, record, report, base if check_inputs else None)
+    _check_record(run_dir, record, report, base if check_inputs else None, hashed)
     report.signed = (run_dir / ATTESTATION).exists()
     if key is not None:
         found = check_attestation(run_dir, load_public_key(key))
