@@ -135,7 +135,7 @@ class ClusterPass(CorpusPass):
     Documents of earlier releases take part when ``released`` names their signature indexes (run
     folders or index files, as the user wrote them): they have negative ordinals, no attributes,
     and ``released`` true; the pipeline writes such an index of the signatures of every document
-    it releases, and never annotates a released document.
+    it releases (in the form :meth:`to_index` gives), and never annotates a released document.
     """
 
     signature: str = ""
@@ -159,6 +159,15 @@ class ClusterPass(CorpusPass):
     @abstractmethod
     def resolve(self, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """For each member to annotate: ``ordinal`` and a value per ``adds`` field."""
+
+    def to_index(self, signatures: pa.Array, bands: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Released documents' signatures and band keys as the index stores them (as they are, unless
+        the pass has a more compact form); :meth:`from_index` must undo it for clustering."""
+        return signatures, bands
+
+    def from_index(self, signatures: pa.Array, bands: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Index rows back to signatures :meth:`similarity` takes and the band keys to match on."""
+        return signatures, bands
 
 
 PHASES: tuple[type[CorpusPass], ...] = (KeyedPass, ClusterPass, SummaryPass)

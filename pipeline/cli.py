@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from pipeline.layout import MARKER
+from pipeline.layout import MARKER, RUN_RECORD
 from schemas.loading import ConfigError
 
 app = typer.Typer(
@@ -28,6 +35,85 @@ EngineOption = Annotated[
 def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        out.print(f"corpusaudit {metadata.version('corpusaudit')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=show_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Audit and curate training corpora."""
+
+
+EXIT_CODES: dict[int, tuple[str, str]] = {
+    0: ("ok", "the run finished and its outputs are sealed"),
+    1: ("checks_failed", "the run finished, its expectations failed; outputs and run.json kept as evidence"),
+    2: ("error", "the run did not finish: config, run folder, signing key or environment (disk, access)"),
+    3: ("error", "unexpected error; the traceback is on stderr"),
+}
+"""What ``corpusaudit run`` exits with, and the status its ``--json`` object reports for it."""
+
+
+def run_summary(
+    exit_code: int, run_dir: Path | None, record: dict[str, Any] | None, error: str | None
+) -> dict:
+    """The one object ``run --json`` prints: the same keys whatever happened, null where unknown."""
+    status, meaning = EXIT_CODES[exit_code]
+    record = record or {}
+    return {
+        "status": status,
+        "exit_code": exit_code,
+        "exit_meaning": meaning,
+        "run_dir": str(run_dir) if run_dir is not None else None,
+        "counts": record.get("counts"),
+        "ledger_merkle_root": record.get("ledger_merkle_root"),
+        "elapsed_seconds": record.get("elapsed_seconds"),
+        "docs_per_second": record.get("docs_per_second"),
+        "engine": record.get("engine"),
+        "error": error,
+    }
+
+
+def saved_record(run_dir: Path | None) -> dict[str, Any] | None:
+    """The run.json a failed run left behind (checks failed: the outputs are kept), if any."""
+    try:
+        return json.loads((run_dir / RUN_RECORD).read_text(encoding="utf-8")) if run_dir else None
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to stdout to stderr while a ``--json`` run works.
+
+    Schedulers parse stdout, so libraries that print, the engine's worker processes and the JVM
+    must not reach it: the file descriptor is redirected as well as ``sys.stdout`` (when stdout
+    has one: typer's test runner gives streams without).
+    """
+    sys.stdout.flush()
+    try:
+        stdout, stderr = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    saved = os.dup(stdout)
+    os.dup2(stderr, stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, stdout)
+        os.close(saved)
 
 
 def environment_fault(exc: BaseException) -> OSError | None:
@@ -66,38 +152,68 @@ def run(
     sign_key: Annotated[
         Path | None, typer.Option("--sign-key", help="Ed25519 private key (keygen) to sign the sealed run")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="print one JSON object for schedulers on stdout; everything else on stderr"
+        ),
+    ] = False,
 ) -> None:
     """Audit a corpus: read, detect, decide, write shards, ledger, run.json and the reports."""
     from pipeline.record.attestation import SigningKeyError
     from pipeline.record.expectations import ChecksFailed
-    from pipeline.run import RunDirError, run_audit
-    from schemas.config import load_config
+    from pipeline.run import RunDirError, run_audit, run_folder
+    from schemas.config import LoadedConfig, load_config
+
+    loaded: LoadedConfig | None = None
+
+    def finish(code: int, message: str | None = None, record: dict[str, Any] | None = None) -> typer.Exit:
+        """Report the outcome: a line on stderr on failure, and the JSON object with ``--json``."""
+        folder = run_folder(loaded, out_dir) if loaded is not None else None
+        if message is not None:
+            err.print(f"[bold red]error:[/] {message}", highlight=False)
+        if as_json:
+            summary = run_summary(
+                code, folder, (record or saved_record(folder)) if code < 2 else None, message
+            )
+            sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        return typer.Exit(code)
 
     if engine is not None and engine not in {"local", "ray", "spark"}:
-        raise fail(f"--engine: {engine!r} is not one of local, ray, spark")
+        raise finish(2, f"--engine: {engine!r} is not one of local, ray, spark")
     try:
-        result = run_audit(
-            load_config(config),
-            engine=engine,
-            partitions=partitions,
-            out_dir=out_dir,
-            force=force,
-            progress=not quiet,
-            sign_key=sign_key,
-        )
+        with stdout_to_stderr() if as_json else contextlib.nullcontext():
+            loaded = load_config(config)
+            result = run_audit(
+                loaded,
+                engine=engine,
+                partitions=partitions,
+                out_dir=out_dir,
+                force=force,
+                progress=not quiet,
+                sign_key=sign_key,
+            )
     except (ConfigError, RunDirError, SigningKeyError) as exc:
-        raise fail(str(exc)) from None
+        raise finish(2, str(exc)) from None
     except ChecksFailed as exc:
-        raise fail(str(exc), code=1) from None
+        raise finish(1, str(exc)) from None
     except Exception as exc:
         fault = environment_fault(exc)
-        if fault is None:
+        if fault is not None:
+            raise finish(2, fault_message(fault, resumes=True)) from None
+        if not as_json:
             raise
-        raise fail(fault_message(fault, resumes=True)) from None
+        traceback.print_exc()
+        # only the type: the message of an unexpected error may quote a document, and the object is kept
+        raise finish(3, f"{type(exc).__name__} (the traceback is on stderr)") from None
     counts = result.record["counts"]
     summary = ", ".join(f"{value} {name}" for name, value in counts.items())
-    out.print(f"{result.run_dir}: {summary}", highlight=False)
-    out.print(f"ledger root {result.record['ledger_merkle_root']}", highlight=False)
+    human = err if as_json else out
+    human.print(f"{result.run_dir}: {summary}", highlight=False)
+    human.print(f"ledger root {result.record['ledger_merkle_root']}", highlight=False)
+    if as_json:
+        raise finish(0, record=result.record)
 
 
 @app.command()

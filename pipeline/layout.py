@@ -24,8 +24,9 @@ DEST_QUARANTINE = "quarantine"
 DESTINATIONS = (DEST_SHARDS, DEST_QUARANTINE)
 INDEX_DIR = "index"
 OUTPUT_DIRS = (DEST_SHARDS, DEST_QUARANTINE, "export", INDEX_DIR, "ledger")
-INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("sig", pa.binary()), ("bands", pa.list_(pa.string()))])
-"""A released document's signature and band keys, which later runs cluster against."""
+INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("sig", pa.binary()), ("bands", pa.list_(pa.int64()))])
+"""A released document's signature and band keys, which later runs cluster against, in the form
+its cluster pass stores them (``ClusterPass.to_index``; ``dedup.minhash``: exact minima or b-bit)."""
 
 
 MANIFEST = "manifest.json"
@@ -34,7 +35,11 @@ COMPLETION = "complete.json"
 """Written last: the root and the manifest's hash; a folder without it is an interrupted run."""
 ATTESTATION = "attestation.dsse.json"
 """With a signing key: an in-toto Statement of the run in a DSSE envelope signed with Ed25519."""
-CLAIMED = (*OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, WORK_DIR, MANIFEST, COMPLETION, ATTESTATION)
+INPUTS = "inputs.parquet"
+"""The input inventory: every file the run read, with its SHA-256 and size (``run.json`` holds its hash)."""
+UNITS = "units.parquet"
+"""The read plan: each read task's units (inputs, or slices of them) in order, by task."""
+CLAIMED = (*OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, INPUTS, UNITS, WORK_DIR, MANIFEST, COMPLETION, ATTESTATION)
 """The top-level names a run writes; a run folder's own files beside the marker and the lock."""
 
 

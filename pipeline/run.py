@@ -30,9 +30,10 @@ from pipeline.decide.columns import annotation_fields, compile_policy
 from pipeline.decide.policy import DECISION_FIELDS, CompiledPolicy
 from pipeline.decide.stage import ROUTING_FIELDS, DecideStage
 from pipeline.engines import make_engine
-from pipeline.layout import INDEX_DIR, RUN_RECORD, WORK_DIR, ledger_path
+from pipeline.layout import INDEX_DIR, INPUTS, RUN_RECORD, UNITS, WORK_DIR, ledger_path
 from pipeline.passes import PassPlanError, PlannedPasses, plan_passes, run_passes
-from pipeline.read.plan import hash_inputs, plan_inputs
+from pipeline.read.plan import plan_inputs, plan_tasks, take_inventory
+from pipeline.read.records import POSITIONED_SCHEMA
 from pipeline.read.scrub import Scrubber
 from pipeline.read.stage import ReadStage
 from pipeline.read.unique_ids import READ_SCHEMA, unique_doc_ids
@@ -46,6 +47,7 @@ from pipeline.record.expectations import (
     run_checks,
 )
 from pipeline.record.finish import finish_run
+from pipeline.record.inventory import inputs_sha256, write_inventory
 from pipeline.record.ledger import ledger_counts
 from pipeline.record.run_record import canonical_json, merkle_root, package_versions, sha256_hex
 from pipeline.report import write_reports
@@ -72,10 +74,9 @@ from pipeline.write.stages import (
     shard_offsets,
 )
 from schemas.config import LoadedConfig
-from schemas.document import DOCUMENT_SCHEMA
 from schemas.loading import ConfigError
 
-__all__ = ["RunDirError", "RunPlan", "RunResult", "plan_run", "run_audit"]
+__all__ = ["RunDirError", "RunPlan", "RunResult", "plan_run", "run_audit", "run_folder"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,11 @@ def plan_run(config: LoadedConfig) -> RunPlan:
     return RunPlan(detectors, annotated, planned, released, final, policy, checks, rules_left_out)
 
 
+def run_folder(config: LoadedConfig, out_dir: Path | None = None) -> Path:
+    """The run folder a run of ``config`` writes: ``out_dir`` if given, else ``output.dir``."""
+    return (out_dir or config.resolve(config.audit.output.dir)).resolve()
+
+
 def run_audit(
     config: LoadedConfig,
     *,
@@ -149,7 +155,7 @@ def run_audit(
     audit = config.audit
     engine_name = engine or audit.engine.name
     engine_partitions = audit.engine.partitions if partitions is None else partitions
-    run_dir = (out_dir or config.resolve(audit.output.dir)).resolve()
+    run_dir = run_folder(config, out_dir)
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -165,9 +171,12 @@ def run_audit(
     config_content = config.hashed_content()
     config_sha256 = sha256_hex(canonical_json(config_content))
     console.log(f"hashing {len(units)} input unit(s)")
-    inputs = hash_inputs(units, plan.scrubber, planned_inputs.withheld)
-    fingerprint = {"config_sha256": config_sha256, "inputs": inputs}
-    check_out_dir(run_dir, config.base_dir, [Path(unit.path) for unit in units])
+    options, split_bytes = planned_inputs.storage_options, audit.limits.split_bytes
+    inventory = take_inventory(units, plan.scrubber, planned_inputs.withheld, options, split_bytes)
+    inputs = inventory.entries
+    tasks = plan_tasks(units, inventory, split_bytes, options)
+    fingerprint = {"config_sha256": config_sha256, "inputs_sha256": inputs_sha256(inputs)}
+    check_out_dir(run_dir, config.base_dir, [Path(unit.path) for unit in units if unit.protocol == "file"])
     check_busy(run_dir)
     check_claim(run_dir, force)
     with locked(run_dir):
@@ -187,25 +196,35 @@ def run_audit(
             spark_master=audit.engine.spark_master,
         ) as runner:
             console.log(f"engine {runner.name} with {runner.partitions} partition(s)")
-            dataset = runner.read(
-                units_table(units),
-                ReadStage(limits.batch_size, limits.max_doc_bytes, limits.max_decompressed_bytes),
-                DOCUMENT_SCHEMA,
+            read = runner.read(
+                units_table(tasks),
+                ReadStage(
+                    limits.batch_size,
+                    limits.max_doc_bytes,
+                    limits.max_decompressed_bytes,
+                    planned_inputs.storage_options,
+                ),
+                POSITIONED_SCHEMA,
                 "read",
             )
-            dataset, duplicate_ids = unique_doc_ids(runner, dataset, plan.scrubber)
+            # each dataset is released after its last read, so a spilling engine frees its files
+            renamed, duplicate_ids = unique_doc_ids(runner, read, plan.scrubber)
+            runner.release(read)
             dataset = runner.map_batches(
-                dataset,
+                renamed,
                 AnnotateStage(plan.map_detectors, READ_SCHEMA, plan.annotated),
                 plan.annotated,
                 "annotate",
             )
-            dataset, _, pass_record = run_passes(runner, dataset, plan.annotated, plan.passes, plan.released)
+            runner.release(renamed)
+            # the passes release each dataset they are handed, this one included
+            passed, _, pass_record = run_passes(runner, dataset, plan.annotated, plan.passes, plan.released)
             dataset = runner.materialize(
                 runner.map_batches(
-                    dataset, DecideStage(plan.policy, plan.final, decided, plan.scrubber), decided, "decide"
+                    passed, DecideStage(plan.policy, plan.final, decided, plan.scrubber), decided, "decide"
                 )
             )
+            runner.release(passed)
             totals_input = runner.map_batches(
                 dataset, SelectStage(TOTALS_INPUT_SCHEMA), TOTALS_INPUT_SCHEMA, "totals"
             )
@@ -213,11 +232,13 @@ def run_audit(
                 runner.group_by_key(totals_input, "_unit", TotalsStage(), TOTALS_SCHEMA, "totals"),
                 TOTALS_SCHEMA,
             )
+            runner.release(totals_input)
             ledger_stage = LedgerStage(
                 run_dir, decided, shard_offsets(totals), audit.output.shard_target_bytes,
-                plan.ledger_overrides, plan.passes.index_columns,
+                plan.ledger_overrides, plan.passes.index_pass,
             )  # fmt: skip
             rows = runner.group_by_key(dataset, "_unit", ledger_stage, SHARD_ROW_SCHEMA, "ledger")
+            runner.release(dataset)
             files = runner.collect(
                 runner.group_by_key(
                     rows, "_shard", ShardStage(run_dir, audit.output.jsonl_export), FILE_SCHEMA, "shards"
@@ -253,8 +274,7 @@ def run_audit(
             "packages": package_versions(),
             "detectors": [detector.describe() for detector in plan.detectors],
             "input_base": str(config.base_dir),
-            "inputs": inputs,
-            "units": [unit.to_row() | {"path": unit.display_path} for unit in units],
+            **write_inventory(run_dir, inputs, tasks),
             **({"repeated_inputs": planned_inputs.repeated} if planned_inputs.repeated else {}),
             "counts": counts,
             **({"duplicate_ids": duplicate_ids} if duplicate_ids else {}),
@@ -274,7 +294,7 @@ def run_audit(
         (run_dir / RUN_RECORD).write_text(
             json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        listed = [entry["path"] for entry in record["outputs"] + record["ledger_files"]]
+        listed = [entry["path"] for entry in record["outputs"] + record["ledger_files"]] + [INPUTS, UNITS]
         record_written(run_dir, [*listed, RUN_RECORD])
         shutil.rmtree(work_dir, ignore_errors=True)
         mark_stage(run_dir, "writing the reports")

@@ -7,6 +7,7 @@ of the config hash, which is what lets runs on different engines be compared.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,34 @@ from schemas.sources import SourceManifest
 DEFAULT_POLICY = Path(__file__).parent / "defaults" / "policy.yaml"
 InputFormat = Literal["auto", "jsonl", "parquet", "warc", "text"]
 EngineName = Literal["local", "ray", "spark"]
+
+
+REDACTED = "<redacted>"
+_SECRET_KEY = re.compile(r"key|secret|token|passw|credential|auth|session|signature|private|cookie", re.I)
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact_url(value: str) -> str:
+    """A URL without the user and password it may carry (``https://user:pw@host/`` -> ``https://<redacted>@host/``)."""
+    return _URL_USERINFO.sub(f"{REDACTED}@", value)
+
+
+def redact_options(options: Any, drop: bool = False) -> Any:
+    """Storage options with every secret-like key (key, secret, token, password, credentials, ...)
+    replaced by ``<redacted>`` (or, with ``drop``, left out), at any depth (``client_kwargs`` too),
+    and credentials in URL values removed: what may be written to a run record or a unit row."""
+    if isinstance(options, dict):
+        kept = {}
+        for name, value in options.items():
+            if _SECRET_KEY.search(str(name)):
+                if not drop:
+                    kept[name] = REDACTED
+            else:
+                kept[name] = redact_options(value, drop)
+        return kept
+    if isinstance(options, list | tuple):
+        return [redact_options(value, drop) for value in options]
+    return redact_url(options) if isinstance(options, str) else options
 
 
 class FieldMap(BaseModel):
@@ -46,6 +75,11 @@ class InputSpec(BaseModel):
     allow_empty: bool = Field(
         default=False, description="a path or pattern naming nothing is not an error (an empty run is)"
     )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="options of the fsspec file system of remote paths (s3://, gs://, hf://, http(s)://); "
+        "secret-like values are never recorded",
+    )
 
 
 class OutputSpec(BaseModel):
@@ -67,6 +101,12 @@ class LimitsSpec(BaseModel):
         "at least 256 MiB and at most 64 GiB. Past it the rest of the file is one error row",
     )
     batch_size: int = Field(default=1024, gt=0, description="records per Arrow batch")
+    split_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="input bytes of one read unit: larger uncompressed JSONL and Parquet files are split, "
+        "smaller files packed together",
+    )
 
 
 class EngineSpec(BaseModel):
@@ -179,8 +219,12 @@ class LoadedConfig(BaseModel):
 
     def hashed_content(self) -> dict[str, Any]:
         """What determines a run's output: everything but the engine and the output folder."""
+        audit = self.audit.model_dump(mode="json", exclude={"engine": True, "output": {"dir"}})
+        for spec in audit["inputs"]:
+            spec["paths"] = [redact_url(path) for path in spec["paths"]]
+            spec["storage_options"] = redact_options(spec["storage_options"])
         return {
-            "audit": self.audit.model_dump(mode="json", exclude={"engine": True, "output": {"dir"}}),
+            "audit": audit,
             "sources": self.sources.model_dump(mode="json"),
             "policy": self.policy.model_dump(mode="json"),
         }

@@ -129,7 +129,9 @@ def test_passes_run_by_phase_then_in_config_order_and_missing_reads_fail_before_
     assert [p.grouping for p in planned.passes] == [
         Grouping.KEY, Grouping.CLUSTER, Grouping.SOURCE, Grouping.SOURCE, Grouping.CORPUS,
     ]  # fmt: skip
-    assert planned.index_columns == ("dedup.minhash_sig", "dedup.minhash_bands")
+    index_pass = planned.index_pass
+    assert index_pass is not None
+    assert (index_pass.signature, index_pass.bands) == ("dedup.minhash_sig", "dedup.minhash_bands")
     with pytest.raises(PassPlanError, match=r"pass length\.zscore reads length\.chars, which no detector"):
         plan_passes([LengthDetector()], DOCUMENT_SCHEMA)
 

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.record.ledger import read_ledger
+from pipeline.record.run_record import load_run_record
 from pipeline.report.dedup import CHANGED, NOT_AVAILABLE, dedup_summary, fold, load_snippets, render_html
 from pipeline.run import run_audit
 from schemas.config import load_config
@@ -158,18 +160,17 @@ def test_top_clusters_show_keeper_members_and_their_text(near_run: Path) -> None
 
 def test_snippets_come_from_the_right_rows_of_each_input(near_run: Path) -> None:
     summary = dedup_summary(near_run, top=1)
+    ledger = read_ledger(near_run, load_run_record(near_run), ["doc_id", "ordinal"]).to_pylist()
+    ordinals = {row["doc_id"]: row["ordinal"] for row in ledger}
+    sources = (("web", WEB), ("forum", FORUM))
+    every = [(ordinals[f"{source}/{r['id']}"], r) for source, records in sources for r in records]
     summary["top_clusters"][0]["members"] = [
-        {**m, "content_sha256": content_sha256(r["text"]), "ordinal": (unit << 40) | row}
-        for unit, records in enumerate((WEB, FORUM))
-        for row, r in enumerate(records)
+        {**m, "content_sha256": content_sha256(r["text"]), "ordinal": ordinal}
+        for ordinal, r in every
         for m in summary["top_clusters"][0]["members"][:1]
     ]
     snippets = load_snippets(near_run, summary, chars=10_000)
-    assert snippets == {
-        (unit << 40) | row: " ".join(r["text"].split())
-        for unit, records in enumerate((WEB, FORUM))
-        for row, r in enumerate(records)
-    }
+    assert snippets == {ordinal: " ".join(r["text"].split()) for ordinal, r in every}
 
 
 def test_removals_per_source(near_run: Path) -> None:

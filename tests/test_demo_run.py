@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
+from pipeline.record.inventory import load_inputs
 from pipeline.record.verify import verify_run
 from pipeline.run import RunResult
 from schemas.document import SHARD_SCHEMA
@@ -145,8 +146,9 @@ def test_run_record_describes_the_run(run: RunResult) -> None:
     assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii", "harm", "bias", "provenance"}
     harm = next(d for d in record["detectors"] if d["name"] == "harm")
     assert set(harm["classifier_models"]) == {"offensive_en", "offensive_zh"}
-    assert len(record["inputs"]) == 7 + 16 and all(len(entry["sha256"]) == 64 for entry in record["inputs"])
-    assert all(entry["path"].startswith("corpus/") for entry in record["inputs"])
+    inputs = load_inputs(run.run_dir, record)
+    assert len(inputs) == record["inputs"]["files"] == 7 + 16 and all(len(e["sha256"]) == 64 for e in inputs)
+    assert all(entry["path"].startswith("corpus/") for entry in inputs)
 
 
 def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
@@ -162,7 +164,7 @@ def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
     )
     run = audit(config, tmp_path / "run")
     assert run.record["counts"]["read"] == 215 and run.record["counts"]["error"] == 8
-    (missing,) = [e for e in run.record["inputs"] if e["sha256"] is None]
+    (missing,) = [e for e in load_inputs(run.run_dir, run.record) if e["sha256"] is None]
     assert missing["path"] == "unreadable/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
     exports = [e for e in run.record["outputs"] if e["kind"] == "export"]
     shards = [e for e in run.record["outputs"] if e["kind"] == "shards"]

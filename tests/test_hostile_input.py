@@ -29,6 +29,7 @@ from pipeline.cli import app
 from pipeline.layout import LOCK, MARKER
 from pipeline.read.reader import read_unit
 from pipeline.read.units import ReadUnit
+from pipeline.record.inventory import load_tasks
 from schemas.document import content_sha256
 from tests.runs import small_corpus
 
@@ -302,7 +303,8 @@ def test_globs_never_follow_link_loops_and_read_each_real_file_once(tmp_path: Pa
                             text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     record = json.loads((out / "run.json").read_text())
-    assert [u["path"] for u in record["units"]] == ["data/alias.jsonl"]  # sorted first; the rest are links
+    units = [unit.display_path for task in load_tasks(out, record) for unit in task.units]
+    assert units == ["data/alias.jsonl"]  # sorted first; the rest are links
     assert record["counts"]["read"] == 40
     assert sorted(r["path"] for r in record["repeated_inputs"]) == [
         "data/alias.jsonl", "data/part-0.jsonl", "data/part-0.jsonl",
@@ -331,8 +333,8 @@ def test_missing_paths_empty_globs_and_urls_are_errors_naming_the_path(tmp_path:
     for paths, said in [
         ('["data/none.jsonl"]', "'data/none.jsonl' does not exist"),
         ('["data/*.parquet"]', "'data/*.parquet' matches nothing"),
-        ('["s3://bucket/corpus.jsonl"]', "the s3:// scheme is not supported"),
-        ('["https://example.org/c.jsonl"]', "the https:// scheme is not supported"),
+        ('["s3://bucket/corpus.jsonl"]', "'s3://bucket/corpus.jsonl' cannot be listed"),  # no credentials
+        ('["https://example.org/c.jsonl"]', "'https://example.org/c.jsonl' does not exist"),  # unreachable
     ]:
         config = small_corpus(tmp_path / "cfg", sample, inputs=f"[{{source: forum, paths: {paths}}}]")
         for command in (

@@ -1,4 +1,5 @@
-"""Near-duplicate detection: datasketch-identical signatures, distributed components, ledger clusters."""
+"""Near-duplicate detection: datasketch-identical signatures, distributed components, ledger clusters,
+and the compact signature index that later runs deduplicate against."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 
-from detectors.dedup.minhash import hash32, lsh_bands, shingles, signatures
+from detectors.dedup.minhash import MinHashDetector, band_keys, hash32, lsh_bands, shingles, signatures
+from detectors.dedup.near_clusters import estimated_jaccard
 from pipeline.engines.local import LocalEngine
 from pipeline.passes.clusters import EDGE_SCHEMA, connected_components
 from pipeline.run import RunResult
@@ -176,3 +179,132 @@ def test_keeper_rule_decides_which_copy_stays(tmp_path: Path, keeper: str, expec
     assert ledger[expected]["action"] == "keep"
     assert ledger[other]["evidence"]["dedup.near_dup_of"] == expected
     assert ledger[other]["evidence"]["dedup.near_cluster"] == "web/short"  # the cluster id never moves
+
+
+def test_equal_rows_in_different_bands_get_different_keys() -> None:
+    constant = np.full(512, 7, dtype=np.uint32)  # every band holds the same rows
+    assert len(set(band_keys(constant, 42, 12))) == 42
+
+
+def _annotated(texts: list[str]) -> tuple[MinHashDetector, pa.Array, pa.Array]:
+    detector = MinHashDetector({})
+    sigs, bands = detector.annotate(pa.record_batch({"text": pa.array(texts, pa.string())}))
+    return detector, sigs, bands
+
+
+def test_the_index_form_gives_back_exact_signatures_or_b_bit_ones_with_their_bands(
+    nltk_records: list[dict],
+) -> None:
+    rng = random.Random(3)
+    texts = [r["text"] for r in rng.sample(nltk_records, 400)]
+    texts += [r["text"] for r in nltk_records if r["source"].startswith("state_union")][:10]
+    detector, sigs, bands = _annotated(texts)
+    (near,) = detector.passes()
+    stored_sigs, stored_bands = near.to_index(sigs.drop_null(), bands.drop_null())
+    expanded_sigs, expanded_bands = near.from_index(stored_sigs, stored_bands)
+    exact = pc.is_null(stored_bands).to_pylist()
+    assert 0 < sum(exact) < len(exact), "short documents stored exactly, long ones as b-bit"
+    rows = zip(sigs.drop_null().to_pylist(), bands.drop_null().to_pylist(), exact, strict=True)
+    for row, (sig, keys, is_exact) in enumerate(rows):
+        assert expanded_bands[row].as_py() == keys
+        if is_exact:
+            assert expanded_sigs[row].as_py() == sig
+        else:
+            assert expanded_sigs[row].as_py() == np.frombuffer(sig, np.uint32).astype(np.uint8).tobytes()
+
+
+def _distinct_originals(records: list[dict], count: int, rng: random.Random) -> list[str]:
+    """Real documents of at least 30 words, none sharing a band with an earlier one, so that each
+    edited copy below has exactly one original to be a near duplicate of."""
+    long = [r["text"] for r in records if len(r["text"].split()) >= 250]
+    short = [r["text"] for r in records if 30 <= len(r["text"].split()) < 250]
+    candidates = rng.sample(long, min(len(long), count // 3)) + rng.sample(short, count)
+    _, _, bands = _annotated(candidates)
+    seen: set[int] = set()
+    chosen = []
+    for text, keys in zip(candidates, bands.to_pylist(), strict=True):
+        if keys and not seen.intersection(keys):
+            seen.update(keys)
+            chosen.append(text)
+    return chosen[:count]
+
+
+def _scatter_edit(text: str, rng: random.Random, share: float) -> str:
+    words = text.split()
+    for index in rng.sample(range(len(words)), int(len(words) * share)):
+        words[index] = rng.choice(["changed", "edited", "other"])
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory, nltk_records: list[dict]) -> dict:
+    """A release of 300 real documents, then a run of edited copies (around the threshold) and
+    new documents against its index; plus what full signatures decide for every copy."""
+    rng = random.Random(11)
+    originals = _distinct_originals(nltk_records, 300, rng)
+    copies = [_scatter_edit(text, rng, rng.uniform(0.0, 0.06)) for text in originals[:200]]
+    folder = tmp_path_factory.mktemp("releases")
+    first, second = folder / "first", folder / "second"
+    first.mkdir()
+    second.mkdir()
+    released = [{"id": f"o-{i}", "text": text} for i, text in enumerate(originals)]
+    first_run = audit(_write_corpus(first, released), first / "run", partitions=1)
+    later = [{"id": f"c-{i}", "text": text} for i, text in enumerate(copies)]
+    config = _write_corpus(second, later, previous=str(first / "run"))
+    second_run = audit(config, second / "run", partitions=1)
+    _, original_sigs, original_bands = _annotated(originals)
+    _, copy_sigs, copy_bands = _annotated(copies)
+    expected = {}
+    for index, (sig, keys) in enumerate(zip(copy_sigs.to_pylist(), copy_bands.to_pylist(), strict=True)):
+        matches = [
+            (estimated_jaccard(sig, other, 512), f"web/o-{o}")
+            for o, (other, other_keys) in enumerate(
+                zip(original_sigs.to_pylist(), original_bands.to_pylist(), strict=True)
+            )
+            if set(keys) & set(other_keys)
+        ]
+        best = max(matches, default=(0.0, None))
+        expected[f"web/c-{index}"] = best if best[0] >= 0.8 else (None, None)
+    return {"first": first_run, "second": second_run, "expected": expected}
+
+
+def test_cross_release_matches_agree_with_full_signature_matches(releases: dict) -> None:
+    ledger = _ledger(releases["second"])
+    expected = releases["expected"]
+    found = {doc: ledger[doc]["evidence"].get("dedup.near_dup_of") for doc in expected}
+    positives = sum(1 for _, keeper in expected.values() if keeper)
+    assert 40 <= positives <= len(expected) - 40, "copies on both sides of the threshold"
+    agree = sum(found[doc] == keeper for doc, (_, keeper) in expected.items())
+    assert agree / len(expected) >= 0.97, (agree, len(expected))
+    errors = [
+        abs(ledger[doc]["evidence"]["dedup.near_jaccard"] - full)
+        for doc, (full, keeper) in expected.items()
+        if keeper and found[doc] == keeper
+    ]
+    assert max(errors) < 0.03 and sum(errors) / len(errors) < 0.01
+    index = pa.concat_tables(
+        pq.read_table(releases["first"].run_dir / e["path"])
+        for e in releases["first"].record["outputs"]
+        if e["kind"] == "index"
+    )
+    b_bit = set(index.filter(pc.is_valid(index["bands"]))["doc_id"].to_pylist())
+    assert sum(keeper in b_bit for _, keeper in expected.values()) >= 20, "b-bit keepers were matched too"
+
+
+def _index_and_kept_text_bytes(run: RunResult) -> tuple[int, int]:
+    index_bytes = sum(e["bytes"] for e in run.record["outputs"] if e["kind"] == "index")
+    kept = [row for row in _ledger(run).values() if row["action"] in ("keep", "redact")]
+    return index_bytes, sum(row["text_bytes"] for row in kept)
+
+
+def test_the_signature_index_is_at_most_the_kept_text_of_real_documents(
+    releases: dict, tmp_path: Path, nltk_records: list[dict]
+) -> None:
+    index_bytes, text_bytes = _index_and_kept_text_bytes(releases["first"])
+    assert index_bytes <= text_bytes
+    # a plain sample of the mixed corpus: mostly short posts, chat lines and reviews
+    sample = random.Random(2).sample(nltk_records, 2000)
+    records = [{"id": f"n-{i}", "text": r["text"]} for i, r in enumerate(sample)]
+    run = audit(_write_corpus(tmp_path, records), tmp_path / "run")
+    index_bytes, text_bytes = _index_and_kept_text_bytes(run)
+    assert 0 < index_bytes <= text_bytes

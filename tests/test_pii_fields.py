@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
+from pipeline.record.inventory import load_inputs
+
 SEEDED = [
     "jane.doe@example.com", "mary.major@example.net", "13912345678", "11010519491231002X",
     "4111111111111111", "5500005555555559", "+44 20 7946 0958", "7946 0958",
@@ -121,7 +123,7 @@ def test_ids_file_names_and_fields_are_pseudonymised_not_lost(seeded_run: tuple[
         "phone": "<PHONE_NUMBER>",
     }
     record = json.loads((out / "run.json").read_text())
-    withheld = [entry for entry in record["inputs"] if entry.get("withheld")]
+    withheld = [entry for entry in load_inputs(out, record) if entry.get("withheld")]
     assert {entry["path"] for entry in withheld} == {
         "exports/<EMAIL>~u0.jsonl",
         "texts/phone <CN_MOBILE>~u1.1.txt",

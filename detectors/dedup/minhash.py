@@ -1,10 +1,9 @@
 """MinHash signatures and LSH band keys for near-duplicate detection.
 
-Signatures use datasketch's ``affine32`` permutation scheme (the MurmurHash3 finaliser, then
-``a * h + b`` modulo 2^32, with ``a, b`` drawn from the same seeded generator) so they are
-identical to ``datasketch.MinHash(num_perm, seed, hashfunc=xxh32)``, only computed for a whole
-batch at once with numpy. Shingles are word n-grams, or character n-grams for text written
-mostly in scripts without spaces between words (Chinese, Japanese, Thai, ...).
+Signatures are datasketch's ``affine32`` ones, bit for bit (``datasketch.MinHash(num_perm, seed,
+hashfunc=xxh32)``), computed for a whole batch at once (:mod:`detectors.dedup.sketch`). Shingles
+are word n-grams, or character n-grams for text written mostly in scripts without spaces between
+words (Chinese, Japanese, Thai, ...).
 
 The map side of the detector adds the signature and the band keys; clustering the documents
 that share a band (and are verified to be similar) is its corpus-wide pass
@@ -15,25 +14,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.base import Detector
 from detectors.dedup.near_clusters import ATTRIBUTES, BANDS, NEAR_FIELDS, SIGNATURE, NearDuplicateClusters
+from detectors.dedup.signature_index import BANDS_TYPE
+from detectors.dedup.sketch import band_hashes, fmix32, lsh_bands, min_permuted
 from detectors.passes import CorpusPass
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _UNSEGMENTED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\uac00-\ud7af]")
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_FINAL = np.uint64(0xFF51AFD7ED558CCD)
-_CHUNK_SHINGLES = 1 << 18  # shingles hashed per numpy step: bounds the (num_perm x chunk) matrix
 
 
 class MinHashParams(BaseModel):
@@ -71,23 +67,11 @@ class MinHashParams(BaseModel):
         return self
 
 
-@cache
-def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) minimising false positives plus false negatives at ``threshold``, as datasketch does."""
-    return _optimal_param(threshold, num_perm, 0.5, 0.5)
-
-
-@cache
-def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
-
-
 def shingle_unit(text: str, unit: str) -> str:
     if unit != "auto":
         return unit
     sample = text[:2000]
-    letters = len(sample) - sum(1 for ch in sample if ch.isspace())
+    letters = len(sample) - sum(map(str.isspace, sample))
     unsegmented = len(_UNSEGMENTED.findall(sample))
     return "char" if letters and unsegmented * 2 >= letters else "word"
 
@@ -103,7 +87,7 @@ def shingles(text: str, ngram: int, unit: str) -> list[str]:
     words = _WORD.findall(text)
     if len(words) <= ngram:
         return [" ".join(words)] if words else []
-    return list({" ".join(words[i : i + ngram]) for i in range(len(words) - ngram + 1)})
+    return list(set(map(" ".join, zip(*(words[i:] for i in range(ngram)), strict=False))))
 
 
 def hash32(shingle: str) -> int:
@@ -111,61 +95,17 @@ def hash32(shingle: str) -> int:
     return xxhash.xxh32_intdigest(shingle.encode("utf-8"))
 
 
-def _fmix32(values: np.ndarray) -> np.ndarray:
-    values = values ^ (values >> np.uint32(16))
-    values = values * np.uint32(0x85EBCA6B)
-    values = values ^ (values >> np.uint32(13))
-    values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
-
-
 def signatures(shingle_sets: list[list[str]], num_perm: int, seed: int) -> np.ndarray:
     """``(documents, num_perm)`` uint32 signatures; an empty set gets the all-max signature."""
-    a, b = permutations(num_perm, seed)
-    result = np.full((len(shingle_sets), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    start = 0
-    while start < len(shingle_sets):
-        end, total = start, 0
-        while end < len(shingle_sets) and (total == 0 or total + len(shingle_sets[end]) <= _CHUNK_SHINGLES):
-            total += len(shingle_sets[end])
-            end += 1
-        chunk = shingle_sets[start:end]
-        lengths = np.array([len(s) for s in chunk])
-        if total:
-            hashes = np.fromiter((hash32(s) for group in chunk for s in group), dtype=np.uint32, count=total)
-            with np.errstate(over="ignore"):
-                permuted = a[:, None] * _fmix32(hashes)[None, :] + b[:, None]
-            nonempty = lengths > 0
-            offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])[nonempty]
-            result[start:end][nonempty] = np.minimum.reduceat(permuted, offsets, axis=1).T
-        start = end
-    return result
+    lengths = np.fromiter(map(len, shingle_sets), dtype=np.int64, count=len(shingle_sets))
+    flat = [shingle for group in shingle_sets for shingle in group]
+    hashes = np.fromiter(map(xxhash.xxh32_intdigest, map(str.encode, flat)), dtype=np.uint32, count=len(flat))
+    return min_permuted(fmix32(hashes), lengths, num_perm, seed)
 
 
-def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """``(documents, bands)`` 64-bit hashes of each band's rows, for a whole batch at once.
-
-    A collision only adds a candidate pair, and every candidate is verified against the full
-    signatures, so a fast non-cryptographic mix is enough.
-    """
-    with np.errstate(over="ignore"):
-        hashes = np.zeros((signatures.shape[0], bands), dtype=np.uint64)
-        for row in range(rows):
-            column = signatures[:, row : bands * rows : rows].astype(np.uint64)
-            hashes = (hashes ^ column) * _MIX
-        hashes ^= hashes >> np.uint64(33)
-        hashes *= _FINAL
-        return hashes ^ (hashes >> np.uint64(33))
-
-
-def _keys(hashes: np.ndarray) -> list[str]:
-    """Band index first, so equal rows in different bands never share a bucket."""
-    return [f"{band:03d}:{value:016x}" for band, value in enumerate(hashes)]
-
-
-def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[str]:
-    """One key per band of one signature: the band index and the hash of its rows."""
-    return _keys(band_hashes(signature[None, :], bands, rows)[0])
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
+    """One key per band of one signature: the hash of its rows, tagged by the band."""
+    return band_hashes(signature[None, :], bands, rows)[0].tolist()
 
 
 class MinHashDetector(Detector):
@@ -180,7 +120,7 @@ class MinHashDetector(Detector):
     WORKING_FIELDS = frozenset({SIGNATURE, BANDS})
 
     def output_fields(self) -> list[pa.Field]:
-        return [pa.field(SIGNATURE, pa.binary()), pa.field(BANDS, pa.list_(pa.string()))]
+        return [pa.field(SIGNATURE, pa.binary()), pa.field(BANDS, BANDS_TYPE)]
 
     def passes(self) -> tuple[CorpusPass, ...]:
         return (
@@ -196,6 +136,9 @@ class MinHashDetector(Detector):
                 released=tuple(self.params.previous_indexes),
                 keeper=self.params.keeper,
                 quality_column=self.params.quality_column,
+                num_perm=self.params.num_perm,
+                seed=self.params.seed,
+                lsh=self.bands(),
             ),
         )
 
@@ -207,17 +150,16 @@ class MinHashDetector(Detector):
         sets = [shingles(t, self.params.ngram, self.params.unit) if t is not None else [] for t in texts]
         sigs = signatures(sets, self.params.num_perm, self.params.seed)
         bands, rows = self.bands()
-        sig_values: list[bytes | None] = []
-        band_values: list[list[str] | None] = []
-        hashes = band_hashes(sigs, bands, rows)
-        for shingle_set, sig, sig_hashes in zip(sets, sigs, hashes, strict=True):
-            if shingle_set:
-                sig_values.append(sig.tobytes())
-                band_values.append(_keys(sig_hashes))
-            else:
-                sig_values.append(None)
-                band_values.append(None)
-        return [pa.array(sig_values, pa.binary()), pa.array(band_values, pa.list_(pa.string()))]
+        keys = band_hashes(sigs, bands, rows)
+        missing = pa.array([not s for s in sets], pa.bool_())
+        sig_width = 4 * self.params.num_perm
+        fixed = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(sig_width), len(sets), [None, pa.py_buffer(sigs.tobytes())]
+        )
+        offsets = pa.array(np.arange(0, len(sets) * bands + 1, bands, dtype=np.int32))
+        band_lists = pa.ListArray.from_arrays(offsets, pa.array(keys.reshape(-1)), BANDS_TYPE, mask=missing)
+        sig_array = pc.if_else(missing, pa.scalar(None, pa.binary()), fixed.cast(pa.binary()))
+        return [sig_array, band_lists]
 
     def describe(self) -> dict[str, Any]:
         bands, rows = self.bands()

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from detectors.dedup.signature_index import BITS, compact, expand, is_full, low_bits
 from detectors.passes import ClusterPass
 
 SIGNATURE = "dedup.minhash_sig"
@@ -29,11 +30,20 @@ NEAR_FIELDS = (
 ATTRIBUTES = (pa.field("size", pa.int64()), pa.field("quality", pa.float64()))
 
 
-def estimated_jaccard(first: bytes, second: bytes) -> float:
-    """Share of equal signature positions: the MinHash estimate of the Jaccard similarity."""
-    left = np.frombuffer(first, dtype=np.uint32)
-    right = np.frombuffer(second, dtype=np.uint32)
-    return float(np.count_nonzero(left == right)) / len(left)
+def estimated_jaccard(first: bytes, second: bytes, num_perm: int) -> float:
+    """The MinHash estimate of the Jaccard similarity: the share of equal signature positions.
+
+    When either side is a released document stored in b-bit form (:mod:`.signature_index`), both
+    are compared on their low bits, and the chance that two unequal values agree there (2^-b) is
+    taken out: ``(matches / k - 2^-b) / (1 - 2^-b)``, the b-bit estimator.
+    """
+    if is_full(first, num_perm) and is_full(second, num_perm):
+        left = np.frombuffer(first, dtype=np.uint32)
+        right = np.frombuffer(second, dtype=np.uint32)
+        return float(np.count_nonzero(left == right)) / num_perm
+    share = float(np.count_nonzero(low_bits(first, num_perm) == low_bits(second, num_perm))) / num_perm
+    chance = 2.0**-BITS
+    return max(0.0, (share - chance) / (1.0 - chance))
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,19 @@ class NearDuplicateClusters(ClusterPass):
 
     keeper: str = "earliest"
     quality_column: str = ""
+    num_perm: int = 512
+    seed: int = 1
+    lsh: tuple[int, int] = (42, 12)
+    """(bands, rows) of the band keys, to recompute those of index rows stored without them."""
 
     def similarity(self, first: bytes, second: bytes) -> float:
-        return estimated_jaccard(first, second)
+        return estimated_jaccard(first, second, self.num_perm)
+
+    def to_index(self, signatures: pa.Array, bands: pa.Array) -> tuple[pa.Array, pa.Array]:
+        return compact(signatures, bands, self.num_perm, self.seed)
+
+    def from_index(self, signatures: pa.Array, bands: pa.Array) -> tuple[pa.Array, pa.Array]:
+        return expand(signatures, bands, self.num_perm, self.seed, self.lsh)
 
     def attributes_of(self, rows: pa.Table) -> list[pa.Array]:
         quality = (
@@ -76,7 +96,7 @@ class NearDuplicateClusters(ClusterPass):
                     "dedup.near_dup_of": None if is_keeper else keeper["doc_id"],
                     "dedup.near_jaccard": None
                     if is_keeper
-                    else round(estimated_jaccard(member["signature"], keeper["signature"]), 4),
+                    else round(self.similarity(member["signature"], keeper["signature"]), 4),
                 }
             )
         return rows

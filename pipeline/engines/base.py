@@ -61,6 +61,13 @@ class Engine(ABC):
     def union(self, first: Any, second: Any) -> Any:
         """All rows of two datasets of the same schema (a join is a union then a ``group_by_key``)."""
 
+    def release(self, dataset: Any) -> None:
+        """Say that ``dataset`` will not be read again, so an engine that spills may free it.
+
+        Only the local engine acts on it; Ray and Spark free what no later step refers to.
+        """
+        return None
+
     def materialize(self, dataset: Any) -> Any:
         """Compute ``dataset`` once so that later stages reuse it instead of recomputing it."""
         return dataset

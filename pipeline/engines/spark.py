@@ -108,7 +108,8 @@ class SparkEngine(Engine):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.adaptive.enabled", "false")
             .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "true")
+            # the console bar redraws with carriage returns: only on a terminal, never in a log
+            .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
             .config("spark.driver.memory", os.environ.get("CORPUSAUDIT_SPARK_DRIVER_MEMORY", "4g"))
             .getOrCreate()
         )

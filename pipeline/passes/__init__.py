@@ -39,10 +39,9 @@ class PlannedPasses:
         return [field for corpus_pass in self.passes for field in corpus_pass.adds]
 
     @property
-    def index_columns(self) -> tuple[str, str] | None:
-        """Signature and band columns of the cluster pass whose index a run writes for later runs."""
-        clusters = [p for p in self.passes if isinstance(p, ClusterPass)]
-        return (clusters[0].signature, clusters[0].bands) if clusters else None
+    def index_pass(self) -> ClusterPass | None:
+        """The cluster pass whose signature index a run writes for later runs (None without one)."""
+        return next((p for p in self.passes if isinstance(p, ClusterPass)), None)
 
     def released(self) -> dict[str, list[Path]]:
         """Released signature index files of each cluster pass, by pass name."""

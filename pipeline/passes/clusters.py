@@ -36,7 +36,7 @@ from pipeline.engines.base import Engine
 from pipeline.layout import INDEX_DIR, INDEX_SCHEMA
 from pipeline.tables import conform, extend_schema, iter_groups, with_nulls
 
-BAND_SCHEMA = pa.schema([("band_key", pa.string()), ("ordinal", pa.int64())])
+BAND_SCHEMA = pa.schema([("band_key", pa.int64()), ("ordinal", pa.int64())])
 VERIFY_SCHEMA = pa.schema(
     [("key", pa.int64()), ("other", pa.int64()), ("sig", pa.binary()), ("other_sig", pa.binary())]
 )
@@ -236,15 +236,20 @@ def _checksum(engine: Engine, edges: object) -> tuple[int, int]:
 
 def connected_components(engine: Engine, edges: object, max_rounds: int = 64) -> object:
     """Alternate large-star and small-star until the edge list stops changing: then every edge
-    is (member, smallest ordinal of its component)."""
+    is (member, smallest ordinal of its component). Each round's edges are released once the next
+    round's exist; the ``edges`` handed in are released too."""
     previous = _checksum(engine, edges)
     for _ in range(max_rounds):
         both = engine.map_batches(edges, BothDirectionsStage(), EDGE_SCHEMA, "cluster edges")
-        edges = engine.group_by_key(both, "u", StarStage(large=True), EDGE_SCHEMA, "cluster large-star")
-        ordered = engine.map_batches(edges, LargerFirstStage(), EDGE_SCHEMA, "cluster edges")
+        engine.release(edges)
+        large = engine.group_by_key(both, "u", StarStage(large=True), EDGE_SCHEMA, "cluster large-star")
+        engine.release(both)
+        ordered = engine.map_batches(large, LargerFirstStage(), EDGE_SCHEMA, "cluster edges")
+        engine.release(large)
         edges = engine.materialize(
             engine.group_by_key(ordered, "u", StarStage(large=False), EDGE_SCHEMA, "cluster small-star")
         )
+        engine.release(ordered)
         current = _checksum(engine, edges)
         if current == previous:
             return edges
@@ -263,15 +268,28 @@ def released_ordinal(file_index: int, row: int) -> int:
 
 @dataclass(frozen=True)
 class ReleasedRowsStage:
-    """Read earlier runs' index files, each row with its released ordinal (a ``read`` function)."""
+    """Read earlier runs' index files, each row with its released ordinal (a ``read`` function),
+    its signature and band keys turned back by the pass from the form the index stores."""
+
+    corpus_pass: ClusterPass
 
     def __call__(self, units: pa.Table) -> Iterator[pa.Table]:
         for unit in conform(units, INDEX_UNIT_SCHEMA).to_pylist():
-            index = pq.read_table(unit["path"]).cast(INDEX_SCHEMA)
+            try:
+                index = pq.read_table(unit["path"]).cast(INDEX_SCHEMA)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
+                raise ValueError(
+                    f"pass {self.corpus_pass.name}: {unit['path']} is not a signature index this version "
+                    f"reads ({error}); an index written before band keys became integers needs its run redone"
+                ) from error
+            sigs, bands = self.corpus_pass.from_index(
+                index["sig"].combine_chunks(), index["bands"].combine_chunks()
+            )
             ordinals = pa.array(
                 [released_ordinal(unit["index"], row) for row in range(index.num_rows)], pa.int64()
             )
-            yield conform(index.append_column("ordinal", ordinals), RELEASED_SCHEMA)
+            columns = {"doc_id": index["doc_id"], "sig": sigs, "bands": bands, "ordinal": ordinals}
+            yield pa.table(columns, schema=RELEASED_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -424,7 +442,9 @@ def released_indexes(corpus_pass: ClusterPass) -> list[Path]:
 def run_clusters(
     engine: Engine, dataset: object, schema: pa.Schema, corpus_pass: ClusterPass, previous: list[Path]
 ) -> tuple[object, pa.Schema, None]:
-    """Annotate every clustered document as the pass resolves it; see the module doc."""
+    """Annotate every clustered document as the pass resolves it; see the module doc.
+
+    ``dataset`` is released once the annotated documents exist, and so is every step between."""
     members = member_schema(corpus_pass)
     dataset = engine.materialize(dataset)  # read three times below; computed once
     bands = engine.map_batches(dataset, BandRowsStage(schema, corpus_pass), BAND_SCHEMA, "cluster bands")
@@ -437,7 +457,7 @@ def run_clusters(
             schema=INDEX_UNIT_SCHEMA,
         )
         released = engine.materialize(
-            engine.read(units, ReleasedRowsStage(), RELEASED_SCHEMA, "released index")
+            engine.read(units, ReleasedRowsStage(corpus_pass), RELEASED_SCHEMA, "released index")
         )
         bands = engine.union(
             bands, engine.map_batches(released, ReleasedBandsStage(), BAND_SCHEMA, "released bands")
@@ -451,37 +471,39 @@ def run_clusters(
         attributes, SignatureRowsStage(members), VERIFY_SCHEMA, "cluster signatures"
     )
     candidates = engine.group_by_key(bands, "band_key", CandidatePairsStage(), VERIFY_SCHEMA, "cluster pairs")
-    halfway = engine.group_by_key(
-        engine.union(candidates, signature_rows),
-        "key",
-        VerifyStage(corpus_pass, final=False),
-        VERIFY_SCHEMA,
-        "cluster verify",
-    )
-    edges = engine.materialize(
-        engine.group_by_key(
-            engine.union(halfway, signature_rows),
-            "key",
-            VerifyStage(corpus_pass, final=True),
-            EDGE_SCHEMA,
-            "cluster verify",
-        )
-    )
+    engine.release(bands)
+    first = engine.union(candidates, signature_rows)
+    verify = VerifyStage(corpus_pass, final=False)
+    halfway = engine.group_by_key(first, "key", verify, VERIFY_SCHEMA, "cluster verify")
+    engine.release(first)
+    engine.release(candidates)
+    second = engine.union(halfway, signature_rows)
+    verify = VerifyStage(corpus_pass, final=True)
+    edges = engine.materialize(engine.group_by_key(second, "key", verify, EDGE_SCHEMA, "cluster verify"))
+    for done in (second, halfway, signature_rows):
+        engine.release(done)
     components = connected_components(engine, edges)
     membership = engine.map_batches(components, MembershipStage(members), members, "cluster members")
-    joined = engine.group_by_key(
-        engine.union(attributes, membership), "ordinal", AttachRootStage(members), members, "cluster join"
-    )
+    engine.release(components)
+    both = engine.union(attributes, membership)
+    joined = engine.group_by_key(both, "ordinal", AttachRootStage(members), members, "cluster join")
+    for done in (both, attributes, membership):
+        engine.release(done)
     annotation_schema = pa.schema([pa.field("ordinal", pa.int64()), *corpus_pass.adds])
     annotations = engine.group_by_key(
         joined, "root", ResolveStage(corpus_pass, members, annotation_schema), annotation_schema,
         corpus_pass.name,
     )  # fmt: skip
+    engine.release(joined)
     out_schema = extend_schema(schema, corpus_pass.adds)
     wide = pa.schema([field.with_nullable(True) for field in out_schema])  # annotation rows have no doc_id
-    merged = engine.union(
-        engine.map_batches(dataset, WidenStage(schema, wide), wide, "cluster widen"),
-        engine.map_batches(annotations, WidenStage(annotation_schema, wide), wide, "cluster widen"),
-    )
+    documents = engine.map_batches(dataset, WidenStage(schema, wide), wide, "cluster widen")
+    engine.release(dataset)
+    found = engine.map_batches(annotations, WidenStage(annotation_schema, wide), wide, "cluster widen")
+    engine.release(annotations)
+    merged = engine.union(documents, found)
     merge = MergeStage(wide, out_schema, corpus_pass.adds)
-    return engine.group_by_key(merged, "ordinal", merge, out_schema, "cluster merge"), out_schema, None
+    annotated = engine.group_by_key(merged, "ordinal", merge, out_schema, "cluster merge")
+    for done in (merged, documents, found):
+        engine.release(done)
+    return annotated, out_schema, None

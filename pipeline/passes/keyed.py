@@ -61,11 +61,17 @@ class ReduceStage:
 def run_keyed(
     engine: Engine, dataset: object, schema: pa.Schema, corpus_pass: KeyedPass
 ) -> tuple[object, pa.Schema, None]:
-    """``dataset`` with the pass's columns, its schema, and no run-record value."""
+    """``dataset`` with the pass's columns, its schema, and no run-record value.
+
+    ``dataset`` is released as soon as its keyed copy exists: at most two copies of the documents
+    (the keyed ones and the reduced ones, a shuffle's files between them) are on disk at once."""
     keyed = extend_schema(schema, [pa.field(GROUP_KEY, pa.string())])
-    dataset = engine.map_batches(
+    with_keys = engine.map_batches(
         dataset, GroupKeyStage(corpus_pass.key, schema), keyed, f"{corpus_pass.name} key"
     )
+    engine.release(dataset)
     reduced = extend_schema(schema, corpus_pass.adds)
     stage = ReduceStage(corpus_pass, keyed, reduced)
-    return engine.group_by_key(dataset, GROUP_KEY, stage, reduced, corpus_pass.name), reduced, None
+    grouped = engine.group_by_key(with_keys, GROUP_KEY, stage, reduced, corpus_pass.name)
+    engine.release(with_keys)
+    return grouped, reduced, None

@@ -76,7 +76,8 @@ class AttachStage:
 def run_summary(
     engine: Engine, dataset: object, schema: pa.Schema, corpus_pass: SummaryPass
 ) -> tuple[object, pa.Schema, Any]:
-    """``dataset`` with the pass's columns, its schema, and the pass's run-record value."""
+    """``dataset`` (released once the columns are attached) with the pass's columns, its schema, and the
+    pass's run-record value."""
     fields = _read_fields(schema, corpus_pass)
     if corpus_pass.grouping is Grouping.CORPUS:
         selected_schema = pa.schema([CORPUS_KEY, *fields])
@@ -90,14 +91,16 @@ def run_summary(
             dataset, SelectStage(selected_schema), selected_schema, corpus_pass.name
         )
         key = corpus_pass.group_column
-    summaries = engine.collect(
-        engine.group_by_key(
-            selected, key, SummariseStage(corpus_pass, selected_schema), corpus_pass.summary_schema,
-            corpus_pass.name,
-        ),
-        corpus_pass.summary_schema,
+    summarised = engine.group_by_key(
+        selected, key, SummariseStage(corpus_pass, selected_schema), corpus_pass.summary_schema,
+        corpus_pass.name,
     )  # fmt: skip
+    engine.release(selected)
+    summaries = engine.collect(summarised, corpus_pass.summary_schema)
+    engine.release(summarised)
     lookup, record = corpus_pass.finish(summaries)
     out_schema = extend_schema(schema, corpus_pass.adds)
     attach = AttachStage(corpus_pass, lookup, pa.schema(fields), schema, out_schema)
-    return engine.map_batches(dataset, attach, out_schema, corpus_pass.name), out_schema, record
+    attached = engine.map_batches(dataset, attach, out_schema, corpus_pass.name)
+    engine.release(dataset)
+    return attached, out_schema, record

@@ -20,6 +20,12 @@ import pyarrow as pa
 from pipeline.read.units import ReadUnit
 from schemas.document import DOCUMENT_SCHEMA, content_sha256, ordinal
 
+POSITION = pa.field("_position", pa.int64())
+"""A record's place among its input's records, packed as ``ordinal(input, n)``: what pseudonyms name
+(``~3:17``), the same however the input was split or packed; dropped once ids are unique."""
+POSITIONED_SCHEMA = pa.schema([*DOCUMENT_SCHEMA, POSITION])
+"""Documents as the read stage hands them on: :data:`~schemas.document.DOCUMENT_SCHEMA` and their position."""
+
 # Columns a record may fill with arbitrary strings; checked for lone surrogates before Arrow sees them.
 _FREE_TEXT_COLUMNS = ("text", "url", "license", "lang", "meta")
 
@@ -100,16 +106,19 @@ def _invalid_unicode(row: dict[str, Any]) -> str | None:
     return None
 
 
-def _row(unit: ReadUnit, n: int, item: Record | Failure, max_doc_bytes: int) -> dict[str, Any]:
+def _row(
+    unit: ReadUnit, task: int, n: int, position: int, item: Record | Failure, max_doc_bytes: int
+) -> dict[str, Any]:
     # A record without its own id is named by where it sits (file and line or record number).
     doc_key = item.key if item.key is not None else item.location
     identity = {
         "doc_id": _printable(f"{unit.source_id}/{doc_key}"),
-        "ordinal": ordinal(unit.index, n),
+        "ordinal": ordinal(task, n),
         "source_id": unit.source_id,
         "location": _printable(item.location),
+        POSITION.name: ordinal(unit.index, position),
     }
-    empty = dict.fromkeys(DOCUMENT_SCHEMA.names) | identity
+    empty = dict.fromkeys(POSITIONED_SCHEMA.names) | identity
     if isinstance(item, Failure):
         return empty | {"read_error": item.reason}
     row = empty | {
@@ -131,21 +140,26 @@ def _row(unit: ReadUnit, n: int, item: Record | Failure, max_doc_bytes: int) -> 
 
 
 def to_batches(
-    unit: ReadUnit, items: Iterable[Record | Failure], *, batch_size: int, max_doc_bytes: int
+    task: int,
+    items: Iterable[tuple[ReadUnit, int, Record | Failure]],
+    *,
+    batch_size: int,
+    max_doc_bytes: int,
 ) -> Iterator[pa.RecordBatch]:
-    """Turn a reader's items into batches of at most ``batch_size`` rows of :data:`DOCUMENT_SCHEMA`.
+    """Turn a task's items, each with its unit and its position in its input, into batches of at
+    most ``batch_size`` rows of :data:`POSITIONED_SCHEMA`.
 
-    The n-th item (records and failures alike, from 0) gets ``ordinal(unit.index, n)``: counting
-    failures too keeps every later record's ordinal stable when one record goes bad.
+    The n-th item of the task (records and failures alike, from 0) gets ``ordinal(task, n)``:
+    counting failures too keeps every later record's ordinal stable when one record goes bad.
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    columns: dict[str, list[Any]] = {name: [] for name in DOCUMENT_SCHEMA.names}
-    for n, item in enumerate(items):
-        for name, value in _row(unit, n, item, max_doc_bytes).items():
+    columns: dict[str, list[Any]] = {name: [] for name in POSITIONED_SCHEMA.names}
+    for n, (unit, position, item) in enumerate(items):
+        for name, value in _row(unit, task, n, position, item, max_doc_bytes).items():
             columns[name].append(value)
         if len(columns["doc_id"]) >= batch_size:
-            yield pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA)
-            columns = {name: [] for name in DOCUMENT_SCHEMA.names}
+            yield pa.RecordBatch.from_pydict(columns, schema=POSITIONED_SCHEMA)
+            columns = {name: [] for name in POSITIONED_SCHEMA.names}
     if columns["doc_id"]:
-        yield pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA)
+        yield pa.RecordBatch.from_pydict(columns, schema=POSITIONED_SCHEMA)

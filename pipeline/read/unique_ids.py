@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from pipeline.engines.base import Engine
+from pipeline.read.records import POSITION, POSITIONED_SCHEMA
 from pipeline.read.scrub import NO_SCRUBBER, Scrubber
 from pipeline.tables import SelectStage, conform, extend_schema, iter_groups
 from schemas.document import DOCUMENT_SCHEMA, MAX_RECORDS_PER_UNIT, unit_of
 
 DUPLICATE_ID = pa.field("input.duplicate_id", pa.string())
 """The id a renamed record shared with an earlier record of its source; null on every other record."""
-ID_SCHEMA = pa.schema([DOCUMENT_SCHEMA.field(name) for name in ("doc_id", "ordinal", "source_id")])
+ID_SCHEMA = pa.schema([*(DOCUMENT_SCHEMA.field(n) for n in ("doc_id", "ordinal", "source_id")), POSITION])
 REPEAT_SCHEMA = pa.schema(
     [pa.field("ordinal", pa.int64()), pa.field("doc_id", pa.string()), pa.field("shared", pa.string()),
      pa.field("source_id", pa.string()), pa.field("first", pa.int64())]
@@ -43,16 +44,18 @@ class RepeatsStage:
             shared = group.column("doc_id")[0].as_py()
             source = group.column("source_id")[0].as_py()
             ordinals = group.column("ordinal").to_pylist()
+            first = group.column(POSITION.name)[0].as_py()
             for k, ordinal in enumerate(ordinals[1:], start=2):
                 rows.append(
                     {"ordinal": ordinal, "doc_id": f"{shared}#{k}", "shared": shared, "source_id": source,
-                     "first": ordinals[0]}
+                     "first": first}
                 )  # fmt: skip
         return pa.Table.from_pylist(rows, schema=REPEAT_SCHEMA)
 
 
-def _position(ordinal: int) -> str:
-    return f"{unit_of(ordinal)}:{ordinal & (MAX_RECORDS_PER_UNIT - 1)}"
+def _position(position: int) -> str:
+    """``3:17`` for record 17 of input 3 (see :data:`~pipeline.read.records.POSITION`)."""
+    return f"{unit_of(position)}:{position & (MAX_RECORDS_PER_UNIT - 1)}"
 
 
 @dataclass(frozen=True)
@@ -67,25 +70,26 @@ class RenameStage:
     scrubber: Scrubber
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        table = conform(table, DOCUMENT_SCHEMA)
-        ordinals = table.column("ordinal").to_pylist()
-        found = [self.renamed.get(o) for o in ordinals]
+        table = conform(table, POSITIONED_SCHEMA)
+        positions = table.column(POSITION.name).to_pylist()
+        table = table.drop_columns([POSITION.name])
+        found = [self.renamed.get(o) for o in table.column("ordinal").to_pylist()]
         ids = [
             new[0] if new else old for new, old in zip(found, table.column("doc_id").to_pylist(), strict=True)
         ]
         shared = [new[1] if new else None for new in found]
         if self.scrubber:
-            ids = [self._id(doc_id, o) for doc_id, o in zip(ids, ordinals, strict=True)]
+            ids = [self._id(doc_id, p) for doc_id, p in zip(ids, positions, strict=True)]
             shared = [None if new is None else self._id(new[1], new[2]) for new in found]
-            table = self._fields(table, ids, ordinals)
+            table = self._fields(table, ids, positions)
         table = table.set_column(0, DOCUMENT_SCHEMA.field("doc_id"), pa.array(ids, pa.string()))
         return table.append_column(DUPLICATE_ID, pa.array(shared, pa.string()))
 
-    def _id(self, doc_id: str, ordinal: int) -> str:
+    def _id(self, doc_id: str, position: int) -> str:
         source, _, key = doc_id.partition("/")
-        return f"{source}/{self.scrubber.path(key, _position(ordinal))}"
+        return f"{source}/{self.scrubber.path(key, _position(position))}"
 
-    def _fields(self, table: pa.Table, ids: list[str], ordinals: list[int]) -> pa.Table:
+    def _fields(self, table: pa.Table, ids: list[str], positions: list[int]) -> pa.Table:
         scrub = self.scrubber
 
         def values(name: str) -> list:
@@ -93,7 +97,7 @@ class RenameStage:
 
         columns = {
             "location": [
-                scrub.location(v, _position(o)) for v, o in zip(values("location"), ordinals, strict=True)
+                scrub.location(v, _position(p)) for v, p in zip(values("location"), positions, strict=True)
             ],
             "license": [scrub.field(v, d) for v, d in zip(values("license"), ids, strict=True)],
             "lang": [scrub.field(v, d) for v, d in zip(values("lang"), ids, strict=True)],

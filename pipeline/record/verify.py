@@ -5,7 +5,8 @@
 2. Every file of the folder is compared with the manifest: an edited, added or removed file is
    named (for ``run.json``, the field that changed), and the root is recomputed.
 3. The record must agree with the ledger it describes: the ledger Merkle root, the counts, the
-   config hash; and, unless skipped, the inputs still hash to what was read.
+   config hash; the input inventory (``inputs.parquet``) must hold the rows the record hashed;
+   and, unless skipped, the inputs (local or remote) still hash to what was read.
 4. With a public key, the signed attestation must verify and match the folder: "authentic".
    Without one, what holds is integrity only: anyone who can write the folder can recompute the
    hashes.
@@ -19,8 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fsspec.core import url_to_fs
+
 from pipeline.layout import ATTESTATION, COMPLETION, MANIFEST, RUN_RECORD
+from pipeline.read.storage import LOCAL, filesystem, protocol_of, sha256_of
 from pipeline.record.attestation import check_attestation, load_public_key
+from pipeline.record.inventory import InventoryError, load_inputs
 from pipeline.record.ledger import ledger_counts
 from pipeline.record.run_record import canonical_json, load_run_record, merkle_root, sha256_hex
 from pipeline.record.seal import file_digest, folder_files, record_digests
@@ -138,19 +143,39 @@ def _check_record(
                 report.problems.append(f"counts changed (recorded {record['counts']}, ledger has {counts})")
     if sha256_hex(canonical_json(record["config"])) != record["config_sha256"]:
         report.problems.append("config in run.json was edited (its hash no longer matches config_sha256)")
+    try:
+        entries = load_inputs(run_dir, record)
+    except InventoryError as exc:
+        report.problems.append(str(exc))
+        return
     if input_base is None:
         return
-    for entry in record["inputs"]:
+    for entry in entries:
         report.checked += 1
-        path = Path(entry["path"]) if Path(entry["path"]).is_absolute() else input_base / entry["path"]
         if entry.get("sha256") is None or entry.get("withheld"):
             continue  # unreadable at run time (the ledger holds the error), or its name was pseudonymised
-        if not path.exists():
-            report.problems.append(f"input {entry['path']}: missing")
-        elif (actual := sha256_file(path)) != entry["sha256"]:
-            report.problems.append(
-                f"input {entry['path']}: sha256 changed (recorded {entry['sha256']}, found {actual})"
-            )
+        problem = _input_problem(entry, input_base)
+        if problem is not None:
+            report.problems.append(f"input {entry['path']}: {problem}")
+
+
+def _input_problem(entry: dict[str, Any], input_base: Path) -> str | None:
+    """Why an input no longer holds the bytes the run read, or None; a URL is read through fsspec
+    (credentials from the environment), a relative path below ``input_base``."""
+    name = entry["path"]
+    if protocol_of(name) != LOCAL:
+        fs, path = url_to_fs(name)
+    else:
+        fs, path = filesystem(LOCAL), str(Path(name) if Path(name).is_absolute() else input_base / name)
+    try:
+        actual, _ = sha256_of(fs, path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    if actual != entry["sha256"]:
+        return f"sha256 changed (recorded {entry['sha256']}, found {actual})"
+    return None
 
 
 def verify_run(

@@ -11,7 +11,7 @@ import html
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.read.reader import read_unit
-from pipeline.read.units import ReadUnit
+from pipeline.read.reader import read_task
+from pipeline.read.storage import LOCAL
+from pipeline.read.units import ReadTask
+from pipeline.record.inventory import InventoryError, load_tasks
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
 from pipeline.report.html import CSP_META
@@ -260,7 +262,10 @@ def load_snippets(run_dir: Path, summary: dict[str, Any], chars: int = 160) -> d
     document; a document whose input is gone (or no longer holds it) gets a placeholder.
     """
     record = load_run_record(run_dir)
-    units = {unit["index"]: unit for unit in record.get("units", [])}
+    try:
+        tasks = {task.index: task for task in load_tasks(run_dir, record)}
+    except InventoryError:  # an edited or missing read plan costs snippets, not the report
+        tasks = {}
     base = Path(record.get("input_base", "."))
     wanted: dict[int, dict[int, dict[str, Any]]] = {}  # unit index -> ordinal -> member
     snippets: dict[int, str] = {}
@@ -269,7 +274,7 @@ def load_snippets(run_dir: Path, summary: dict[str, Any], chars: int = 160) -> d
             if member["ordinal"] is not None:
                 wanted.setdefault(unit_of(member["ordinal"]), {})[member["ordinal"]] = member
     for index, members in sorted(wanted.items()):
-        found = _read_texts(units.get(index), base, set(members))
+        found = _read_texts(tasks.get(index), base, set(members))
         for ordinal_value, member in members.items():
             text = found.get(ordinal_value)
             if text is None:
@@ -281,22 +286,17 @@ def load_snippets(run_dir: Path, summary: dict[str, Any], chars: int = 160) -> d
     return snippets
 
 
-def _read_texts(unit: dict[str, Any] | None, base: Path, ordinals: set[int]) -> dict[int, str]:
-    if unit is None:
+def _read_texts(task: ReadTask | None, base: Path, ordinals: set[int]) -> dict[int, str]:
+    """The texts of ``ordinals`` read again from their task's inputs (local ones below ``base``)."""
+    if task is None:
         return {}
-    read = ReadUnit(
-        index=unit["index"],
-        source_id=unit["source_id"],
-        path=str(base / unit["display_path"]),
-        display_path=unit["display_path"],
-        format=unit["format"],
-        fields=json.loads(unit["fields"]) if isinstance(unit["fields"], str) else dict(unit["fields"]),
-        default_license=unit.get("default_license"),
-    )
+    located = tuple(replace(u, path=str(base / u.path)) if u.protocol == LOCAL else u for u in task.units)
     found: dict[int, str] = {}
     last = max(ordinals)
     try:
-        for batch in read_unit(read, batch_size=READ_BATCH, max_doc_bytes=READ_MAX_DOC_BYTES):
+        for batch in read_task(
+            replace(task, units=located), batch_size=READ_BATCH, max_doc_bytes=READ_MAX_DOC_BYTES
+        ):
             batch_ordinals = batch.column("ordinal").to_pylist()
             texts = batch.column("text").to_pylist()
             for ordinal_value, text in zip(batch_ordinals, texts, strict=True):

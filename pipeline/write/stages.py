@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from detectors.passes import ClusterPass
 from pipeline.layout import DEST_SHARDS, DESTINATIONS, INDEX_SCHEMA, index_path, ledger_path
 from pipeline.tables import concat_or_empty, conform, iter_groups
 from pipeline.write.files import CompletedFiles, jsonl_zst_bytes, parquet_bytes
@@ -81,9 +82,9 @@ class LedgerStage:
     whatever the partitioning.
 
     ``overrides`` name detector columns that replace a document field in the ledger where they
-    have a value (the detected language wins over the declared one); ``index_columns`` name the
-    signature and band columns of a cluster pass, whose values for released documents go to the
-    unit's signature index for later runs.
+    have a value (the detected language wins over the declared one); ``index_pass`` is the
+    cluster pass whose signatures and band keys of released documents go to the unit's
+    signature index for later runs, in the form the pass stores them.
     """
 
     run_dir: Path
@@ -91,7 +92,7 @@ class LedgerStage:
     offsets: dict[str, dict[int, int]]
     target_bytes: int
     overrides: tuple[tuple[str, str], ...] = ()
-    index_columns: tuple[str, str] | None = None
+    index_pass: ClusterPass | None = None
 
     def __call__(self, groups: pa.Table) -> pa.Table:
         kept = [self._one_unit(group) for group in iter_groups(conform(groups, self.in_schema), "_unit")]
@@ -124,18 +125,18 @@ class LedgerStage:
         )  # fmt: skip
         files = CompletedFiles(self.run_dir)
         files.write(ledger_path(unit), parquet_bytes(ledger), ledger.num_rows)
-        if self.index_columns is not None:
-            signature, bands = self.index_columns
+        if self.index_pass is not None:
+            signature, bands = self.index_pass.signature, self.index_pass.bands
             released = group.filter(
                 pc.and_(
                     pc.fill_null(pc.equal(group.column("_dest"), DEST_SHARDS), False),
                     pc.is_valid(group[signature]),
                 )
             )
-            index = pa.table(
-                {"doc_id": released["doc_id"], "sig": released[signature], "bands": released[bands]},
-                schema=INDEX_SCHEMA,
+            sigs, keys = self.index_pass.to_index(
+                released[signature].combine_chunks(), released[bands].combine_chunks()
             )
+            index = pa.table({"doc_id": released["doc_id"], "sig": sigs, "bands": keys}, schema=INDEX_SCHEMA)
             if index.num_rows:
                 files.write(index_path(unit), parquet_bytes(index), index.num_rows)
         kept = group.append_column("_shard", shard_array).filter(pc.is_valid(shard_array))

@@ -21,6 +21,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import fsspec
 import zstandard
 
 from pipeline.read.records import Failure, Record
@@ -104,10 +105,11 @@ class _StrictZstdReader(io.RawIOBase):
 class _Bounded(io.RawIOBase):
     """A decompressed stream that raises :class:`SizeLimitExceeded` once it has given ``limit`` bytes."""
 
-    def __init__(self, inner: BinaryIO, limit: int) -> None:
+    def __init__(self, inner: BinaryIO, limit: int, raw: BinaryIO) -> None:
         self._inner = inner
         self._limit = limit
         self._given = 0
+        self._raw = raw  # the compressed file: gzip, bz2 and lzma readers do not close a file they were given
 
     def readable(self) -> bool:
         return True
@@ -126,40 +128,86 @@ class _Bounded(io.RawIOBase):
 
     def close(self) -> None:
         self._inner.close()
+        self._raw.close()
         super().close()
 
 
-def decompression_limit(path: Path, configured: int | None) -> int:
-    """The bytes a compressed file may expand to: ``configured``, else 100 times its size within
-    [256 MiB, 64 GiB]."""
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``stop`` (the end of the file when None) of an open file, which it closes."""
+
+    def __init__(self, raw: BinaryIO, start: int, stop: int | None) -> None:
+        raw.seek(start)
+        self._raw = raw
+        self._left = None if stop is None else stop - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer) if self._left is None else min(len(buffer), self._left)
+        data = self._raw.read(size) if size else b""
+        buffer[: len(data)] = data
+        if self._left is not None:
+            self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def decompression_limit(size: int, configured: int | None) -> int:
+    """The bytes a compressed file of ``size`` bytes may expand to: ``configured``, else 100 times
+    its size within [256 MiB, 64 GiB]."""
     if configured is not None:
         return configured
-    return min(max(EXPANSION_RATIO * path.stat().st_size, EXPANSION_FLOOR), EXPANSION_CAP)
+    return min(max(EXPANSION_RATIO * size, EXPANSION_FLOOR), EXPANSION_CAP)
 
 
-def open_stream(path: Path, max_decompressed_bytes: int | None = None) -> BinaryIO:
-    """Open ``path`` for buffered binary reading, decompressing gzip, zstd, bzip2 or xz by their magic bytes.
+def is_compressed(magic: bytes) -> bool:
+    """Whether a file opening with ``magic`` is gzip, zstd, bzip2 or xz (which cannot be split)."""
+    return magic.startswith((GZIP_MAGIC, ZSTD_MAGIC, BZIP2_MAGIC, XZ_MAGIC))
+
+
+def open_stream(
+    path: Path | str,
+    max_decompressed_bytes: int | None = None,
+    *,
+    fs: fsspec.AbstractFileSystem | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> BinaryIO:
+    """Open ``path`` (in ``fs``, local by default) for buffered binary reading, decompressing gzip,
+    zstd, bzip2 or xz by their magic bytes; an uncompressed file may be read from ``start`` to ``stop``.
 
     The result always has ``read1``, and a damaged stream raises one of :data:`COMPRESSION_ERRORS`
     only after every byte before the damage has been returned. A compressed file gives at most
     :func:`decompression_limit` bytes, then raises :class:`SizeLimitExceeded`.
     """
-    with open(path, "rb") as probe:
-        magic = probe.read(len(XZ_MAGIC))
-    inner: BinaryIO
-    # every stream opened here is handed to the caller, who closes it
-    if magic.startswith(GZIP_MAGIC):
-        inner = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
-    elif magic.startswith(ZSTD_MAGIC):
-        inner = io.BufferedReader(_StrictZstdReader(open(path, "rb")), buffer_size=CHUNK_BYTES)  # noqa: SIM115
-    elif magic.startswith(BZIP2_MAGIC):
-        inner = bz2.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
-    elif magic.startswith(XZ_MAGIC):
-        inner = lzma.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
-    else:
-        return open(path, "rb")
-    limit = decompression_limit(path, max_decompressed_bytes)
-    return io.BufferedReader(_Bounded(inner, limit), buffer_size=CHUNK_BYTES)  # type: ignore[return-value]
+    fs = fs or fsspec.filesystem("file")
+    raw = fs.open(str(path), "rb")
+    try:
+        magic = raw.read(len(XZ_MAGIC))
+        if not is_compressed(magic):
+            return io.BufferedReader(_Range(raw, start, stop), buffer_size=CHUNK_BYTES)  # type: ignore[return-value]
+        if start or stop is not None:
+            raise ValueError(f"{path}: a compressed file is read whole, not from byte {start}")
+        raw.seek(0)
+        inner: BinaryIO
+        # every stream opened here is handed to the caller, who closes it (hence noqa: SIM115)
+        if magic.startswith(GZIP_MAGIC):
+            inner = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        elif magic.startswith(ZSTD_MAGIC):
+            inner = io.BufferedReader(_StrictZstdReader(raw), buffer_size=CHUNK_BYTES)  # type: ignore[assignment]
+        elif magic.startswith(BZIP2_MAGIC):
+            inner = bz2.BZ2File(raw, "rb")  # type: ignore[assignment]
+        else:
+            inner = lzma.LZMAFile(raw, "rb")  # type: ignore[assignment]  # noqa: SIM115
+        limit = decompression_limit(fs.size(str(path)), max_decompressed_bytes)
+    except BaseException:
+        raw.close()
+        raise
+    return io.BufferedReader(_Bounded(inner, limit, raw), buffer_size=CHUNK_BYTES)  # type: ignore[return-value]
 
 
 def parse_timestamp(value: str) -> datetime | None:

@@ -6,15 +6,17 @@ the file with one error row after every line that could still be read, and so do
 expands past ``max_decompressed_bytes``. A line is read at most
 :func:`~pipeline.read.records.raw_limit` bytes at a time: a longer one (a record far over
 ``max_doc_bytes``, or a file with no line breaks at all) is skipped to its end without being held
-in memory, and is one error row.
+in memory, and is one error row. An uncompressed file may be read in slices that start at a line
+(``limits.split_bytes``); a slice's lines keep the numbers they have in the whole file.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
+
+import fsspec
 
 from pipeline.read.readers import COMPRESSION_ERRORS, SizeLimitExceeded, open_stream, record_from_fields
 from pipeline.read.records import Failure, Record, raw_limit
@@ -58,12 +60,17 @@ def _skip_rest(stream: BinaryIO, limit: int) -> int:
 
 
 def iter_items(
-    unit: ReadUnit, *, max_doc_bytes: int = 8 << 20, max_decompressed_bytes: int | None = None
+    unit: ReadUnit,
+    fs: fsspec.AbstractFileSystem,
+    *,
+    max_doc_bytes: int = 8 << 20,
+    max_decompressed_bytes: int | None = None,
 ) -> Iterator[Record | Failure]:
-    """Records and failures of one JSONL file; locations are ``path:line`` with lines counted from 1."""
-    line_no = 0
+    """Records and failures of one JSONL file or slice; locations are ``path:line`` with lines
+    counted from 1 at the start of the file (a slice starts after ``unit.first_line`` lines)."""
+    line_no = unit.first_line
     limit = raw_limit(max_doc_bytes)
-    with open_stream(Path(unit.path), max_decompressed_bytes) as stream:
+    with open_stream(unit.path, max_decompressed_bytes, fs=fs, start=unit.start, stop=unit.stop) as stream:
         while True:
             location = f"{unit.display_path}:{line_no + 1}"
             try:

@@ -13,9 +13,9 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, BinaryIO
 
+import fsspec
 from fastwarc.warc import ArchiveIterator, HeaderMap, WarcRecord, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
@@ -218,7 +218,11 @@ def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Recor
 
 
 def iter_items(
-    unit: ReadUnit, *, max_doc_bytes: int | None = None, max_decompressed_bytes: int | None = None
+    unit: ReadUnit,
+    fs: fsspec.AbstractFileSystem,
+    *,
+    max_doc_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
 ) -> Iterator[Record | Failure]:
     """Records and failures of one WARC/WET file.
 
@@ -227,7 +231,7 @@ def iter_items(
     """
     count = 0
     try:
-        with open_stream(Path(unit.path), max_decompressed_bytes) as stream:
+        with open_stream(unit.path, max_decompressed_bytes, fs=fs) as stream:
             for record in every_record(stream):
                 count += 1
                 location = f"{unit.display_path}#record {count}"
