@@ -53,11 +53,13 @@ from pipeline.record.run_record import canonical_json, merkle_root, package_vers
 from pipeline.report import write_reports
 from pipeline.tables import SelectStage, extend_schema
 from pipeline.write.files import sha256_file
+from pipeline.write.preflight import check_workers_write
 from pipeline.write.run_dir import (
     RunDirError,
     check_busy,
     check_claim,
     check_out_dir,
+    end_epoch,
     locked,
     mark_stage,
     prepare_run_dir,
@@ -180,7 +182,7 @@ def run_audit(
     check_busy(run_dir)
     check_claim(run_dir, force)
     with locked(run_dir):
-        resumed = prepare_run_dir(run_dir, fingerprint, force)
+        resumed, epoch = prepare_run_dir(run_dir, fingerprint, force)
         if resumed:
             console.log(f"resuming the interrupted run in {run_dir}")
         work_dir = run_dir / WORK_DIR
@@ -196,6 +198,9 @@ def run_audit(
             spark_master=audit.engine.spark_master,
         ) as runner:
             console.log(f"engine {runner.name} with {runner.partitions} partition(s)")
+            cluster = runner.cluster()
+            hosts = check_workers_write(runner, run_dir, epoch)
+            console.log(f"run folder written by every worker ({', '.join(hosts)}) at {cluster['address']}")
             read = runner.read(
                 units_table(tasks),
                 ReadStage(
@@ -234,18 +239,22 @@ def run_audit(
             )
             runner.release(totals_input)
             ledger_stage = LedgerStage(
-                run_dir, decided, shard_offsets(totals), audit.output.shard_target_bytes,
+                run_dir, epoch, decided, shard_offsets(totals), audit.output.shard_target_bytes,
                 plan.ledger_overrides, plan.passes.index_pass,
             )  # fmt: skip
             rows = runner.group_by_key(dataset, "_unit", ledger_stage, SHARD_ROW_SCHEMA, "ledger")
             runner.release(dataset)
             files = runner.collect(
                 runner.group_by_key(
-                    rows, "_shard", ShardStage(run_dir, audit.output.jsonl_export), FILE_SCHEMA, "shards"
+                    rows,
+                    "_shard",
+                    ShardStage(run_dir, epoch, audit.output.jsonl_export),
+                    FILE_SCHEMA,
+                    "shards",
                 ),
                 FILE_SCHEMA,
             )
-
+        end_epoch(run_dir)  # from here on no task of this run (or of an earlier driver) may write
         ledger_files = sorted(run_dir / ledger_path(unit) for unit in totals.column("_unit").to_pylist())
         ledger_hashes = {path.relative_to(run_dir).as_posix(): sha256_file(path) for path in ledger_files}
         counts = ledger_counts(ledger_files)
@@ -265,7 +274,8 @@ def run_audit(
             "name": audit.name,
             "config_sha256": config_sha256,
             "config": config_content,
-            "engine": {"name": engine_name, "partitions": runner.partitions},
+            "engine": {"name": engine_name, "partitions": runner.partitions, **cluster},
+            "epoch": epoch,
             "resumed": resumed,
             "started_at": started_at,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -66,6 +66,7 @@ def test_killed_run_resumes_to_identical_output(nltk_config: Path, tmp_path: Pat
         assert (out / "shards" / name).stat().st_mtime_ns == mtime, f"{name} was rewritten, not reused"
     record = json.loads((out / "run.json").read_text())
     assert record["resumed"] is True
+    assert (record["epoch"], reference.record["epoch"]) == (2, 1)  # the resuming driver fenced out the first
     assert record["ledger_merkle_root"] == reference.record["ledger_merkle_root"]
     doc_ids = [
         i for p in sorted((out / "shards").glob("*.parquet")) for i in pq.read_table(p)["doc_id"].to_pylist()

@@ -75,3 +75,11 @@ class Engine(ABC):
     @abstractmethod
     def collect(self, dataset: Any, schema: pa.Schema) -> pa.Table:
         """Bring a *small* dataset (aggregates, file lists) to the driver."""
+
+    @abstractmethod
+    def on_every_worker(self, fn: Callable[[int], Any]) -> list[Any]:
+        """Call ``fn(i)`` at least once on every worker of the cluster; the results, in any order."""
+
+    @abstractmethod
+    def cluster(self) -> dict[str, Any]:
+        """Where the run ran, for the run record: the cluster's address and its workers."""

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import socket
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -430,3 +431,10 @@ class LocalEngine(Engine):
     def collect(self, dataset: LocalDataset, schema: pa.Schema) -> pa.Table:
         tables = [table for path in dataset.files for table in _iter_file(path)]
         return pa.concat_tables(tables).cast(schema) if tables else schema.empty_table()
+
+    def on_every_worker(self, fn: Callable[[int], Any]) -> list[Any]:
+        """The pool's workers share the driver's machine and file system: one call stands for all."""
+        return [fn(0)]
+
+    def cluster(self) -> dict[str, Any]:
+        return {"address": "local", "workers": [{"host": socket.gethostname(), "cpus": self.partitions}]}

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import ray
 import ray.data
 from ray.data.context import ShuffleStrategy
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from pipeline.engines.base import Engine, ReadFn, TableFn
+
+PROBE_TIMEOUT_SECONDS = 60
+"""A node that does not answer a probe task in this time is reported, not waited for."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class RayEngine(Engine):
     def start(self) -> None:
         if not ray.is_initialized():
             ray.init(
-                address=self.address,
+                # "local" starts a cluster for this run even when `ray start` left one running here
+                address=self.address or "local",
                 num_cpus=None if self.address else self.partitions,
                 include_dashboard=False,
                 log_to_driver=False,
@@ -103,3 +109,30 @@ class RayEngine(Engine):
             if tables
             else schema.empty_table()
         )
+
+    def _alive_nodes(self) -> list[dict[str, Any]]:
+        return sorted((n for n in ray.nodes() if n.get("Alive")), key=lambda n: n["NodeID"])
+
+    def on_every_worker(self, fn: Callable[[int], Any]) -> list[Any]:
+        """One task pinned to each live node (``soft=False``), so no node is skipped."""
+        call = ray.remote(num_cpus=0)(_call)
+        refs = [
+            call.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+            ).remote(fn, index)
+            for index, node in enumerate(self._alive_nodes())
+        ]
+        return ray.get(refs, timeout=PROBE_TIMEOUT_SECONDS)
+
+    def cluster(self) -> dict[str, Any]:
+        return {
+            "address": ray.get_runtime_context().gcs_address,
+            "workers": [
+                {"host": node["NodeManagerAddress"], "cpus": node.get("Resources", {}).get("CPU", 0)}
+                for node in self._alive_nodes()
+            ],
+        }
+
+
+def _call(fn: Callable[[int], Any], index: int) -> Any:
+    return fn(index)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -155,3 +156,20 @@ class SparkEngine(Engine):
     def collect(self, dataset: DataFrame, schema: pa.Schema) -> pa.Table:
         table = _from_spark_names(dataset.toArrow())
         return table.select(schema.names).cast(schema) if table.num_rows else schema.empty_table()
+
+    def on_every_worker(self, fn: Callable[[int], Any]) -> list[Any]:
+        """Two tasks per core of the registered executors: Spark cannot pin a task to an executor,
+        and spreading that many over them reaches each one."""
+        context = self.session.sparkContext
+        tasks = 2 * max(1, context.defaultParallelism)
+        return context.parallelize(range(tasks), tasks).map(fn).collect()
+
+    def cluster(self) -> dict[str, Any]:
+        context = self.session.sparkContext
+        infos = context._jsc.sc().statusTracker().getExecutorInfos()
+        hosts = sorted({f"{info.host()}" for info in infos})
+        return {
+            "address": context.master,
+            "workers": [{"host": host} for host in hosts],
+            "cores": context.defaultParallelism,
+        }

@@ -12,12 +12,15 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
+
+from pipeline.layout import EPOCH, WORK_DIR
 
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -47,11 +50,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
+def write_atomic(path: Path, payload: bytes, fence: Callable[[], None] | None = None) -> None:
     """Write under a temporary name, then rename: readers see the old file or the whole new one.
 
     ``mkstemp`` names the temporary file, so two threads of one process writing the same path
-    (the same content-addressed object) never share it.
+    (the same content-addressed object) never share it. ``fence`` runs just before the rename
+    and may raise to leave ``path`` untouched (a task of a driver that is no longer the run's).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
@@ -60,6 +64,8 @@ def write_atomic(path: Path, payload: bytes) -> None:
             out.write(payload)
             out.flush()
             os.fsync(out.fileno())
+        if fence is not None:
+            fence()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -84,12 +90,40 @@ def jsonl_zst_bytes(table: pa.Table) -> bytes:
     return zstandard.ZstdCompressor(level=3, write_checksum=True).compress(payload)
 
 
-class CompletedFiles:
-    """Completion markers for output files of one run, kept under ``<run>/_work/done``."""
+class StaleEpoch(RuntimeError):
+    """A task of an earlier driver tried to write into a run folder that a later driver now owns."""
 
-    def __init__(self, run_dir: Path) -> None:
+
+def current_epoch(run_dir: Path) -> int | None:
+    """The epoch of the driver that owns the run in progress; None when no run is in progress."""
+    try:
+        return int((run_dir / WORK_DIR / EPOCH).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class CompletedFiles:
+    """Completion markers for output files of one run, kept under ``<run>/_work/done``.
+
+    Every write is fenced by ``epoch``: the file is renamed into place (and its marker written)
+    only while the run folder's epoch is still the one of the driver that started the task, so
+    an orphaned executor of a dead driver cannot write into the run that replaced or resumed it.
+    """
+
+    def __init__(self, run_dir: Path, epoch: int) -> None:
         self.run_dir = run_dir
-        self.marker_dir = run_dir / "_work" / "done"
+        self.epoch = epoch
+        self.marker_dir = run_dir / WORK_DIR / "done"
+
+    def fence(self) -> None:
+        """StaleEpoch unless the run folder still belongs to this task's driver."""
+        found = current_epoch(self.run_dir)
+        if found != self.epoch:
+            now = "no run is in progress" if found is None else f"epoch {found} owns it now"
+            raise StaleEpoch(
+                f"{self.run_dir}: a task of the run's epoch {self.epoch} tried to write, but {now}; "
+                "the write was rejected"
+            )
 
     def _marker(self, relative: str) -> Path:
         return self.marker_dir / f"{relative}.json"
@@ -108,7 +142,8 @@ class CompletedFiles:
         done = self.reuse(relative)
         if done is not None:
             return done
-        write_atomic(self.run_dir / relative, payload)
+        self.fence()
+        write_atomic(self.run_dir / relative, payload, self.fence)
         info = FileInfo(relative, rows, len(payload), hashlib.sha256(payload).hexdigest())
-        write_atomic(self._marker(relative), json.dumps(asdict(info)).encode())
+        write_atomic(self._marker(relative), json.dumps(asdict(info)).encode(), self.fence)
         return info

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.layout import CLAIMED, FINGERPRINT, LOCK, MARKER, RUN_RECORD, WORK_DIR
+from pipeline.layout import CLAIMED, EPOCH, FINGERPRINT, LOCK, MARKER, RUN_RECORD, WORK_DIR
 from pipeline.write.files import write_atomic
 
 MARKER_FORMAT = "corpusaudit-run-folder/1"
@@ -170,23 +170,44 @@ def _remove_earlier_run(run_dir: Path, marker: dict[str, Any] | None) -> None:
                 folder.rmdir()
 
 
-def _write_marker(run_dir: Path, claimed: Iterable[str], written: Iterable[str], stage: str) -> None:
+def _write_marker(
+    run_dir: Path, claimed: Iterable[str], written: Iterable[str], stage: str, epoch: int
+) -> None:
     marker = {"format": MARKER_FORMAT, "claimed": sorted(set(claimed)), "written": sorted(set(written))}
     marker["stage"] = stage
+    marker["epoch"] = epoch
     write_atomic(run_dir / MARKER, (json.dumps(marker, indent=1) + "\n").encode("utf-8"))
+
+
+def _epoch(marker: dict[str, Any] | None) -> int:
+    value = marker.get("epoch", 0) if marker else 0
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def record_written(run_dir: Path, paths: Iterable[str]) -> None:
     """Add ``paths`` (relative to the folder) to the files the marker says corpusaudit wrote."""
     marker = read_marker(run_dir) or {}
     written = [*marker.get("written", []), *paths]
-    _write_marker(run_dir, marker.get("claimed", CLAIMED), written, marker.get("stage", ""))
+    _write_marker(run_dir, marker.get("claimed", CLAIMED), written, marker.get("stage", ""), _epoch(marker))
 
 
 def mark_stage(run_dir: Path, stage: str) -> None:
     """Say in the marker what the run is doing, so `verify` can name where an interrupted run stopped."""
     marker = read_marker(run_dir) or {}
-    _write_marker(run_dir, marker.get("claimed", CLAIMED), marker.get("written", []), stage)
+    _write_marker(run_dir, marker.get("claimed", CLAIMED), marker.get("written", []), stage, _epoch(marker))
+
+
+def end_epoch(run_dir: Path) -> None:
+    """The run's writes are over: no task, of this driver or an earlier one, may write any more."""
+    (run_dir / WORK_DIR / EPOCH).unlink(missing_ok=True)
+
+
+def _begin_epoch(run_dir: Path, marker: dict[str, Any] | None, claimed: Iterable[str], stage: str) -> int:
+    """One more than any driver of this folder had: tasks of every earlier driver are fenced out."""
+    epoch = _epoch(marker) + 1
+    _write_marker(run_dir, claimed, marker.get("written", []) if marker else [], stage, epoch)
+    write_atomic(run_dir / WORK_DIR / EPOCH, str(epoch).encode("ascii"))
+    return epoch
 
 
 def check_claim(run_dir: Path, force: bool) -> None:
@@ -207,17 +228,19 @@ def check_claim(run_dir: Path, force: bool) -> None:
         )
 
 
-def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> bool:
-    """Make ``run_dir`` ready; True when an interrupted run with this fingerprint is resumed."""
+def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> tuple[bool, int]:
+    """Make ``run_dir`` ready; whether an interrupted run with this fingerprint is resumed, and the
+    new driver's epoch (one more than any earlier driver's), which every write of the run carries."""
     marker = read_marker(run_dir)
     claimed = _claimed(marker)
     work = run_dir / WORK_DIR
     stamp = work / FINGERPRINT
     if WORK_DIR in claimed and stamp.exists() and json.loads(stamp.read_text()) == fingerprint and not force:
+        epoch = _begin_epoch(run_dir, marker, claimed, marker.get("stage", "") if marker else "")
         for name in claimed:
             for stale in (run_dir / name).rglob(".*.tmp-*") if (run_dir / name).is_dir() else ():
                 stale.unlink()
-        return True
+        return True, epoch
     check_claim(run_dir, force)
     previous = run_dir / RUN_RECORD
     holds_output = bool(claimed & {p.name for p in run_dir.iterdir()}) if run_dir.exists() else False
@@ -233,7 +256,7 @@ def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> 
         )
     _remove_earlier_run(run_dir, marker)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_marker(run_dir, CLAIMED, [], "reading, annotating and deciding")
     work.mkdir(parents=True)
+    epoch = _begin_epoch(run_dir, {"epoch": _epoch(marker)}, CLAIMED, "reading, annotating and deciding")
     stamp.write_text(json.dumps(fingerprint, sort_keys=True))
-    return False
+    return False, epoch

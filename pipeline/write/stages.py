@@ -88,6 +88,7 @@ class LedgerStage:
     """
 
     run_dir: Path
+    epoch: int
     in_schema: pa.Schema
     offsets: dict[str, dict[int, int]]
     target_bytes: int
@@ -123,7 +124,7 @@ class LedgerStage:
             ],
             schema=LEDGER_SCHEMA,
         )  # fmt: skip
-        files = CompletedFiles(self.run_dir)
+        files = CompletedFiles(self.run_dir, self.epoch)
         files.write(ledger_path(unit), parquet_bytes(ledger), ledger.num_rows)
         if self.index_pass is not None:
             signature, bands = self.index_pass.signature, self.index_pass.bands
@@ -148,6 +149,7 @@ class ShardStage:
     """Write one output shard (and its JSONL export), sorted by ordinal; return file info."""
 
     run_dir: Path
+    epoch: int
     jsonl_export: bool
 
     def __call__(self, groups: pa.Table) -> pa.Table:
@@ -157,7 +159,7 @@ class ShardStage:
     def _one_shard(self, group: pa.Table) -> pa.Table:
         relative = group.column("_shard")[0].as_py()
         shard = conform(group, SHARD_SCHEMA)
-        files = CompletedFiles(self.run_dir)
+        files = CompletedFiles(self.run_dir, self.epoch)
         infos = [(files.write(relative, parquet_bytes(shard), shard.num_rows), relative.split("/", 1)[0])]
         if self.jsonl_export and relative.startswith(DEST_SHARDS + "/"):
             export = "export/" + relative.split("/", 1)[1].replace(".parquet", ".jsonl.zst")

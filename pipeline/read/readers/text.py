@@ -71,7 +71,8 @@ def _read(
             # Checked before reading so that one huge file cannot exhaust memory.
             return Failure(entry.relpath, location, oversized_reason(size, max_doc_bytes))
         with fs.open(entry.path, "rb") as handle:
-            data = handle.read() if max_doc_bytes is None else handle.read(max_doc_bytes + 1)
+            # read(n) allocates n bytes up front: ask for what the file holds, plus one to see growth
+            data = handle.read() if max_doc_bytes is None else handle.read(min(size, max_doc_bytes) + 1)
     except OSError as exc:
         return Failure(entry.relpath, location, f"unreadable file: {exc.strerror or exc}")
     if max_doc_bytes is not None and len(data) > max_doc_bytes:  # it grew after its size was read
