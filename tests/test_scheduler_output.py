@@ -111,7 +111,8 @@ def test_json_is_the_only_thing_on_stdout(json_run) -> None:
     assert summary["run_dir"] == str(out.resolve())
     assert summary["counts"] == record["counts"] and summary["counts"]["read"] == 214
     assert summary["ledger_merkle_root"] == record["ledger_merkle_root"]
-    assert summary["engine"] == {"name": "local", "partitions": 2}
+    assert summary["engine"] == record["engine"] and summary["engine"]["name"] == "local"
+    assert summary["engine"]["partitions"] == 2 and summary["engine"]["workers"]
     assert summary["docs_per_second"] == record["docs_per_second"] > 0
     assert summary["exit_meaning"] == EXIT_CODES[0][1]
     assert "ledger root" in completed.stderr  # the human summary moved to stderr
