@@ -167,7 +167,7 @@ class SparkEngine(Engine):
     def cluster(self) -> dict[str, Any]:
         context = self.session.sparkContext
         infos = context._jsc.sc().statusTracker().getExecutorInfos()
-        hosts = sorted({f"{info.host()}" for info in infos})
+        hosts = sorted({str(info.host()) for info in infos})
         return {
             "address": context.master,
             "workers": [{"host": host} for host in hosts],

@@ -202,10 +202,12 @@ def end_epoch(run_dir: Path) -> None:
     (run_dir / WORK_DIR / EPOCH).unlink(missing_ok=True)
 
 
-def _begin_epoch(run_dir: Path, marker: dict[str, Any] | None, claimed: Iterable[str], stage: str) -> int:
+def _begin_epoch(
+    run_dir: Path, marker: dict[str, Any] | None, claimed: Iterable[str], written: Iterable[str], stage: str
+) -> int:
     """One more than any driver of this folder had: tasks of every earlier driver are fenced out."""
     epoch = _epoch(marker) + 1
-    _write_marker(run_dir, claimed, marker.get("written", []) if marker else [], stage, epoch)
+    _write_marker(run_dir, claimed, written, stage, epoch)
     write_atomic(run_dir / WORK_DIR / EPOCH, str(epoch).encode("ascii"))
     return epoch
 
@@ -236,7 +238,9 @@ def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> 
     work = run_dir / WORK_DIR
     stamp = work / FINGERPRINT
     if WORK_DIR in claimed and stamp.exists() and json.loads(stamp.read_text()) == fingerprint and not force:
-        epoch = _begin_epoch(run_dir, marker, claimed, marker.get("stage", "") if marker else "")
+        epoch = _begin_epoch(
+            run_dir, marker, claimed, marker.get("written", []), marker.get("stage", "")
+        )  # a marker exists: it claims the work folder
         for name in claimed:
             for stale in (run_dir / name).rglob(".*.tmp-*") if (run_dir / name).is_dir() else ():
                 stale.unlink()
@@ -257,6 +261,6 @@ def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> 
     _remove_earlier_run(run_dir, marker)
     run_dir.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True)
-    epoch = _begin_epoch(run_dir, {"epoch": _epoch(marker)}, CLAIMED, "reading, annotating and deciding")
+    epoch = _begin_epoch(run_dir, marker, CLAIMED, [], "reading, annotating and deciding")
     stamp.write_text(json.dumps(fingerprint, sort_keys=True))
     return False, epoch
