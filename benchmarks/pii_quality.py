@@ -1,7 +1,9 @@
 """Span precision and recall of the ``pii`` detector against Presidio's pattern recognisers.
 
 Builds the labelled set of ``pii_corpus.py`` (real English and Chinese host sentences with
-synthetic identifiers, plus look-alikes that fail a check digit and plain numbers) and runs:
+synthetic identifiers, plus look-alikes that fail a check digit and plain numbers), then the
+format set of ``pii_formats.py`` (cards of every issuer and length and phones in the layouts of
+ten locales, beside order numbers, ISBNs and dates), and runs on each:
 
 * ours: ``PiiDetector().find`` (the defaults: prefilter on) on every document;
 * the baseline: Presidio's predefined pattern recognisers alone, an ``AnalyzerEngine`` over the
@@ -19,9 +21,9 @@ each side of the span and by what was found instead (another type, wider or narr
 decoy), each group with one masked example (digits 9, letters A/a, CJK 字, runs counted), so the
 detector's author sees the failing pattern and the output never holds a value.
 
-Exits non-zero when ours misses the goal (precision and recall at least 0.95 on every structured
-type present, no decoy flagged) or cannot run. PERSON is reported but not gated: without a spaCy
-NER model installed neither side can find names.
+Exits non-zero when ours misses the goal on either set (precision and recall at least 0.95 on
+every structured type present, no decoy flagged) or cannot run. PERSON is reported but not
+gated: without a spaCy NER model installed neither side can find names.
 Run: ``.venv/bin/python benchmarks/pii_quality.py [--seed 7] [--per-type 200]``.
 """
 
@@ -36,6 +38,7 @@ from collections.abc import Callable, Iterable
 
 import tldextract
 from pii_corpus import STRUCTURED_TYPES, LabelledDoc, Span, build, summary  # beside this script
+from pii_formats import build_formats
 from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.nlp_engine import NoOpNlpEngine
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
@@ -368,9 +371,15 @@ def failures(result: dict) -> list[str]:
 
 
 def run(seed: int, per_type: int) -> int:
-    """Build, score both predictors, print the tables; the exit status of the benchmark."""
-    docs = build(seed, per_type)
-    print(f"corpus: {summary(docs)}")
+    """Score both predictors on the main set, then on the format set; the exit status."""
+    main_status = run_set("main set (pii_corpus.py)", build(seed, per_type))
+    formats_status = run_set("format set (pii_formats.py)", build_formats(seed + 4, per_type + per_type // 2))
+    return max(main_status, formats_status)
+
+
+def run_set(title: str, docs: list[LabelledDoc]) -> int:
+    """Score both predictors on one labelled set and print the tables; its exit status."""
+    print(f"\n=== {title} ===\ncorpus: {summary(docs)}")
     english = [doc for doc in docs if doc.lang == "en"]
     baseline, seconds = predict_all(docs, presidio_baseline())
     base = {**score(docs, baseline, BASELINE_COUNTS_FOR), "seconds": seconds}

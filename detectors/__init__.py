@@ -14,12 +14,20 @@ from detectors.base import Detector
 
 REGISTRY: dict[str, str] = {
     "quality.language": "detectors.quality.language:LanguageDetector",
+    "quality.classifier": "detectors.quality.classifier:QualityClassifier",
+    "quality.gopher": "detectors.quality.gopher:GopherQuality",
+    "quality.repetition": "detectors.quality.repetition:GopherRepetition",
+    "quality.c4": "detectors.quality.c4:C4Quality",
+    "quality.fineweb": "detectors.quality.fineweb:FineWebQuality",
+    "quality.chinese": "detectors.quality.chinese:ChineseQuality",
     "dedup.exact": "detectors.dedup.exact:ExactDedup",
     "dedup.minhash": "detectors.dedup.minhash:MinHashDetector",
     "pii": "detectors.pii.detector:PiiDetector",
     "provenance": "detectors.provenance.detector:ProvenanceDetector",
     "harm": "detectors.harm.detector:HarmDetector",
     "bias": "detectors.bias.detector:BiasDetector",
+    "decontamination": "detectors.decontamination.detector:DecontaminationDetector",
+    "synthetic": "detectors.synthetic.detector:SyntheticDetector",
 }
 """Detector name -> ``module:class``."""
 

@@ -29,12 +29,16 @@ class Detector(ABC):
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ()
-    """Params holding file paths (or lists of them), resolved against the config's folder."""
+    """Params holding file paths (or lists of them), resolved against the config's folder;
+    ``key[].field`` names the paths under ``field`` of each mapping in the list ``key``."""
     LEDGER_OVERRIDES: ClassVar[dict[str, str]] = {}
     """Document field -> this detector's column that replaces it in the ledger where it has a value."""
     WORKING_FIELDS: ClassVar[frozenset[str]] = frozenset()
     """Map-side columns that only feed this detector's own passes: not evidence, and not worth
     re-checking one document at a time (MinHash signatures and band keys)."""
+    SPAN_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Map-side columns ``<family>.spans`` holding JSON ``[[start, end, ...], ...]`` character spans of
+    what was found: the pipeline maps them to the turns of a conversation (``<family>.roles``)."""
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         try:

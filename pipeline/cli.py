@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from pipeline.layout import MARKER, RUN_RECORD
+from pipeline.releases.cli import erase, release_app
 from schemas.loading import ConfigError
 
 app = typer.Typer(
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
+app.add_typer(release_app, name="release")
+app.command("erase")(erase)
 
 EngineOption = Annotated[
     str | None, typer.Option("--engine", "-e", help="local (default), ray or spark; overrides the config")
@@ -218,7 +221,7 @@ def run(
 
 @app.command()
 def verify(
-    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder, or an audit archive")],
     skip_inputs: Annotated[bool, typer.Option(help="do not re-hash the input files")] = False,
     key: Annotated[
         Path | None, typer.Option("--key", help="Ed25519 public key (PATH.pub) to check the run's signature")
@@ -229,25 +232,34 @@ def verify(
     ] = None,
 ) -> None:
     """Check that the folder is exactly what the run sealed and the record matches the ledger; exit 1 naming
-    the first file or field that differs. With --key, also that the signature is the key holder's."""
+    the first file or field that differs. With --key, also that the signature is the key holder's.
+    An audit archive is checked on its own: its members, their chain to the run's seal, its ledger."""
     from pipeline.record.attestation import SigningKeyError
-    from pipeline.record.verify import verify_run
+    from pipeline.record.verify import verify_archive, verify_run
 
+    archive = run_dir.is_file()
     try:
-        report = verify_run(run_dir, check_inputs=not skip_inputs, key=key, input_base=input_base)
+        if archive:
+            report = verify_archive(run_dir, key=key)
+        else:
+            report = verify_run(run_dir, check_inputs=not skip_inputs, key=key, input_base=input_base)
     except (FileNotFoundError, SigningKeyError) as exc:
         raise fail(str(exc)) from None
     except (KeyError, ValueError) as exc:
         raise fail(f"{run_dir}/run.json is not a valid run record: {exc}") from None
     if report.ok:
         out.print(
-            f"{run_dir}: OK ({report.checked} files checked against the seal, root {report.root}; "
+            f"{run_dir}: OK ({report.checked} members checked against the archive's manifest and the run's "
+            f"seal, root {report.root})"
+            if archive
+            else f"{run_dir}: OK ({report.checked} files checked against the seal, root {report.root}; "
             "ledger root and counts match)",
             highlight=False,
         )
         note = report.authenticity
         if key is None and report.signed:
-            note += " (the run is signed: pass --key PATH.pub to check the signature)"
+            what = "archive" if archive else "run"
+            note += f" (the {what} is signed: pass --key PATH.pub to check the signature)"
         out.print(note, highlight=False)
         return
     for problem in report.problems:
@@ -272,6 +284,92 @@ def keygen(
     out.print(
         f"wrote {private} (private, owner-only: keep it outside run folders) and {public}", highlight=False
     )
+
+
+@app.command("export-audit")
+def export_audit(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    tier: Annotated[str, typer.Option("--tier", help="public, regulator or internal")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="archive to write (default NAME-TIER-audit.zip here)")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="why: recorded in the access log (required for internal)")
+    ] = None,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="Ed25519 private key (keygen) to sign the archive")
+    ] = None,
+    redact_pii: Annotated[
+        bool, typer.Option("--redact-pii", help="public tier: replace personal information found, not refuse")
+    ] = False,
+) -> None:
+    """Write the run's evidence for one tier of reader as one ZIP archive that `verify` checks on its own.
+    public: dataset card, EU AI Act summary, datasheet without samples (refused if personal information is
+    found, or with --redact-pii redacted); regulator: adds the TC260 assessment, redacted review sample,
+    ledger, attestation and the 算法备案 training-data section; internal: the whole run folder, quarantine
+    included (logged)."""
+    from pipeline.export import ExportError
+    from pipeline.export.package import export_audit as write_export
+    from pipeline.record.access_log import AccessLogError
+    from pipeline.record.attestation import SigningKeyError
+    from pipeline.write.run_dir import RunDirError
+
+    try:
+        result = write_export(
+            run_dir, tier, out_file, reason=reason, sign_key=sign_key, redact_pii=redact_pii
+        )
+    except (ExportError, AccessLogError, SigningKeyError, RunDirError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(fault_message(exc, resumes=False)) from None
+    manifest = result.manifest
+    out.print(
+        f"wrote {result.path}: {tier} tier, {len(manifest['files'])} files, root {manifest['root']}"
+        + (f"; access log entry {result.access_entry['seq']}" if result.access_entry else ""),
+        highlight=False,
+    )
+
+
+@app.command("quarantine-read")
+def quarantine_read(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    reason: Annotated[str, typer.Option("--reason", help="why they are read: recorded in the access log")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="new JSONL file for them (owner-only)")],
+) -> None:
+    """Decrypt the run's quarantined documents into a new JSONL file for review; the read is logged first."""
+    from detectors import build_detector
+    from pipeline.export.package import clean_reason
+    from pipeline.export.quarantine import read_quarantine, write_documents
+    from pipeline.record.access_log import AccessLogError
+    from pipeline.write.quarantine_cipher import QuarantineKeyError
+    from pipeline.write.run_dir import RunDirError
+
+    if out_file.resolve().is_relative_to(run_dir.resolve()):
+        raise fail(f"--out {out_file} is inside the run folder; write the documents outside it")
+    if out_file.exists():
+        raise fail(f"--out {out_file} exists; it is never overwritten")
+    if not reason.strip():
+        raise fail("--reason is empty: the access log records why the documents are read")
+    try:
+        table = read_quarantine(run_dir, reason=clean_reason(reason, build_detector("pii")))
+        write_documents(table, out_file)
+    except (QuarantineKeyError, AccessLogError, RunDirError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    out.print(f"wrote {table.num_rows} quarantined documents to {out_file} (the read is in the access log)")
+
+
+@app.command("quarantine-keygen")
+def quarantine_keygen(
+    path: Annotated[Path, typer.Argument(help="where to write the key (owner-only), outside run folders")],
+) -> None:
+    """Write a new random quarantine key for output.quarantine_key: {file: PATH}, or {env: VAR} holding it."""
+    from pipeline.write.quarantine_cipher import QuarantineKeyError, write_key_file
+
+    try:
+        write_key_file(path)
+    except (QuarantineKeyError, OSError) as exc:
+        raise fail(str(exc)) from None
+    out.print(f"wrote {path} (owner-only); keep it outside run folders and back it up", highlight=False)
 
 
 @app.command()
@@ -303,7 +401,7 @@ def report(
                 store_answers(run_dir, answers)
             paths = write_reports(run_dir)
             record_written(run_dir, [path.relative_to(run_dir).as_posix() for path in paths])
-            finish_run(run_dir, key)
+            finish_run(run_dir, key, "report")
     except (FileNotFoundError, ValueError, RunDirError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -312,37 +410,86 @@ def report(
         out.print(f"wrote {path}", highlight=False)
 
 
-@app.command("review-import")
-def review_import(
-    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
-    verdicts: Annotated[Path, typer.Argument(help="the filled-in review_sample.csv")],
+REVIEW_KINDS = ("tc260", "annotation")
+ReviewKind = Annotated[
+    str,
+    typer.Option(
+        "--kind", help="tc260: the TC260-003 review of the release; annotation: labelled sources' labels"
+    ),
+]
+
+
+@app.command("review-sample")
+def review_sample(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")], kind: ReviewKind = "tc260"
 ) -> None:
-    """Import reviewers' verdicts on the TC260-003 sample; print the pass rate, update the assessment."""
+    """Draw a review sample from the ledger and seed and write its worksheet under reports/; reseal."""
     from pipeline.record.finish import finish_run
-    from pipeline.report.review_import import ReviewImportError, import_review
-    from pipeline.report.tc260_assessment import write_assessment
+    from pipeline.report.annotation import write_annotation_sample
+    from pipeline.report.review_sample import write_review_sample
     from pipeline.write.run_dir import RunDirError, locked, mark_stage, read_marker, record_written
 
+    if kind not in REVIEW_KINDS:
+        raise fail(f"--kind {kind!r} is not one of {', '.join(REVIEW_KINDS)}")
     try:
         if read_marker(run_dir) is None:
             raise RunDirError(f"{run_dir} is not a corpusaudit run folder (no {MARKER}); nothing was written")
         with locked(run_dir):
-            mark_stage(run_dir, "importing review verdicts")
-            result, path = import_review(run_dir, verdicts)
-            assessment = write_assessment(run_dir)
-            record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in [path, *assessment]])
-            finish_run(run_dir, None)
+            mark_stage(run_dir, f"drawing the {kind} review sample")
+            paths = write_annotation_sample(run_dir) if kind == "annotation" else write_review_sample(run_dir)
+            record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in paths])
+            finish_run(run_dir, None, "review-sample")
+    except (FileNotFoundError, ValueError, RunDirError) as exc:
+        raise fail(str(exc)) from None
+    for written in paths:
+        out.print(f"wrote {written}", highlight=False)
+
+
+@app.command("review-import")
+def review_import(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    verdicts: Annotated[Path, typer.Argument(help="the filled-in review_sample.csv (annotation_sample.csv)")],
+    kind: ReviewKind = "tc260",
+) -> None:
+    """Import reviewers' verdicts on a review sample; print the pass rate or the labels' accuracy with
+    its 95% interval, and update the assessment (and, for annotation, the datasheet)."""
+    from pipeline.record.finish import finish_run
+    from pipeline.report.annotation import accuracy_message, import_annotation_review
+    from pipeline.report.datasheet import write_datasheet
+    from pipeline.report.review_import import ReviewImportError, import_review
+    from pipeline.report.tc260_assessment import write_assessment
+    from pipeline.write.run_dir import RunDirError, locked, mark_stage, read_marker, record_written
+
+    if kind not in REVIEW_KINDS:
+        raise fail(f"--kind {kind!r} is not one of {', '.join(REVIEW_KINDS)}")
+    try:
+        if read_marker(run_dir) is None:
+            raise RunDirError(f"{run_dir} is not a corpusaudit run folder (no {MARKER}); nothing was written")
+        with locked(run_dir):
+            mark_stage(run_dir, f"importing {kind} review verdicts")
+            if kind == "annotation":
+                result, path = import_annotation_review(run_dir, verdicts)
+                written = [path, *write_datasheet(run_dir), *write_assessment(run_dir)]
+            else:
+                result, path = import_review(run_dir, verdicts)
+                written = [path, *write_assessment(run_dir)]
+            record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in written])
+            finish_run(run_dir, None, "review-import")
     except (FileNotFoundError, ReviewImportError, RunDirError) as exc:
         raise fail(str(exc)) from None
-    out.print(
-        f"{result['passed']} of {result['n']} passed: {100 * result['pass_rate']:.2f}% "
-        f"(Wilson 95% {100 * result['wilson_low']:.2f}% to {100 * result['wilson_high']:.2f}%); "
-        f"requirement {100 * result['requirement']:.0f}% {'met' if result['met'] else 'not met'}, "
-        f"lower bound {'clears' if result['met_lower_bound'] else 'does not clear'} it",
-        highlight=False,
-    )
-    for written in [path, *assessment]:
-        out.print(f"wrote {written}", highlight=False)
+    if kind == "annotation":
+        for line in accuracy_message(result):
+            out.print(line, highlight=False)
+    else:
+        out.print(
+            f"{result['passed']} of {result['n']} passed: {100 * result['pass_rate']:.2f}% "
+            f"(Wilson 95% {100 * result['wilson_low']:.2f}% to {100 * result['wilson_high']:.2f}%); "
+            f"requirement {100 * result['requirement']:.0f}% {'met' if result['met'] else 'not met'}, "
+            f"lower bound {'clears' if result['met_lower_bound'] else 'does not clear'} it",
+            highlight=False,
+        )
+    for item in written:
+        out.print(f"wrote {item}", highlight=False)
 
 
 @app.command("dedup-report")

@@ -42,7 +42,17 @@ INPUTS = "inputs.parquet"
 """The input inventory: every file the run read, with its SHA-256 and size (``run.json`` holds its hash)."""
 UNITS = "units.parquet"
 """The read plan: each read task's units (inputs, or slices of them) in order, by task."""
-CLAIMED = (*OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, INPUTS, UNITS, WORK_DIR, MANIFEST, COMPLETION, ATTESTATION)
+ACCESS_DIR = "access"
+ACCESS_LOG = f"{ACCESS_DIR}/log.jsonl"
+"""Who read or exported the quarantined documents, when and why: a hash chain, one JSON line each."""
+ACCESS_HEAD = f"{ACCESS_DIR}/head.json"
+"""The access log's length and the SHA-256 of its last line, which ``verify`` checks the chain against."""
+ENCRYPTED_SUFFIX = ".enc"
+"""Appended to a quarantine shard's name when it is stored encrypted (``output.quarantine_key``)."""
+CLAIMED = (
+    *OUTPUT_DIRS, REPORTS_DIR, RUN_RECORD, INPUTS, UNITS, WORK_DIR, MANIFEST, COMPLETION, ATTESTATION,
+    ACCESS_DIR,
+)  # fmt: skip
 """The top-level names a run writes; a run folder's own files beside the marker and the lock."""
 
 

@@ -25,13 +25,15 @@ from rich.console import Console
 
 from detectors import Detector
 from pipeline.annotate.detectors import build_detectors, map_fields
-from pipeline.annotate.stage import AnnotateStage
+from pipeline.annotate.fingerprint import map_fingerprint
+from pipeline.annotate.stage import AnnotateStage, kept_fields
 from pipeline.decide.columns import annotation_fields, compile_policy
 from pipeline.decide.policy import DECISION_FIELDS, CompiledPolicy
 from pipeline.decide.stage import ROUTING_FIELDS, DecideStage
 from pipeline.engines import make_engine
 from pipeline.layout import INDEX_DIR, INPUTS, RUN_RECORD, UNITS, WORK_DIR, ledger_path
 from pipeline.passes import PassPlanError, PlannedPasses, plan_passes, run_passes
+from pipeline.read.optout import NO_USERS, UserIds, load_user_ids
 from pipeline.read.plan import plan_inputs, plan_tasks, take_inventory
 from pipeline.read.records import POSITIONED_SCHEMA
 from pipeline.read.scrub import Scrubber
@@ -48,12 +50,15 @@ from pipeline.record.expectations import (
 )
 from pipeline.record.finish import finish_run
 from pipeline.record.inventory import inputs_sha256, write_inventory
-from pipeline.record.ledger import ledger_counts
+from pipeline.record.ledger import ledger_counts, read_ledger
+from pipeline.record.removal import REMOVAL_RECORD_KEY, removal_by_source
 from pipeline.record.run_record import canonical_json, merkle_root, package_versions, sha256_hex
 from pipeline.report import write_reports
 from pipeline.tables import SelectStage, extend_schema
+from pipeline.write.checkpoints import Checkpoints, checkpointed_rows
 from pipeline.write.files import sha256_file
 from pipeline.write.preflight import check_workers_write
+from pipeline.write.quarantine_cipher import load_cipher
 from pipeline.write.run_dir import (
     RunDirError,
     check_busy,
@@ -67,15 +72,16 @@ from pipeline.write.run_dir import (
 )
 from pipeline.write.stages import (
     FILE_SCHEMA,
-    SHARD_ROW_SCHEMA,
     TOTALS_INPUT_SCHEMA,
     TOTALS_SCHEMA,
     LedgerStage,
     ShardStage,
     TotalsStage,
     shard_offsets,
+    shard_row_schema,
 )
 from schemas.config import LoadedConfig
+from schemas.document import conversation_shard_schema
 from schemas.loading import ConfigError
 
 __all__ = ["RunDirError", "RunPlan", "RunResult", "plan_run", "run_audit", "run_folder"]
@@ -102,6 +108,8 @@ class RunPlan:
     checks: CheckPlan | None
     rules_left_out: list[dict[str, str]]
     """Default-policy rules over columns no configured detector produces, with why."""
+    users: UserIds = NO_USERS
+    """End users' id fields and opt-out lists of the sources (the lists and the key in memory only)."""
 
     @property
     def map_detectors(self) -> tuple[Detector, ...]:
@@ -130,7 +138,8 @@ def plan_run(config: LoadedConfig) -> RunPlan:
     described = [detector.describe() for detector in detectors]
     checks = plan_checks(config.audit.checks, config.base_dir, described) if config.audit.checks else None
     final = extend_schema(READ_SCHEMA, annotation_fields(detectors, planned))
-    return RunPlan(detectors, annotated, planned, released, final, policy, checks, rules_left_out)
+    users = load_user_ids(config)
+    return RunPlan(detectors, annotated, planned, released, final, policy, checks, rules_left_out, users)
 
 
 def run_folder(config: LoadedConfig, out_dir: Path | None = None) -> Path:
@@ -161,6 +170,7 @@ def run_audit(
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
+    cipher = load_cipher(audit.output.quarantine_key, config.base_dir)
     plan = plan_run(config)
     key = load_private_key(sign_key, run_dir) if sign_key is not None else None
     checks = plan.checks
@@ -168,6 +178,7 @@ def run_audit(
 
     planned_inputs = plan_inputs(config, plan.scrubber)
     units = planned_inputs.units
+    shard_schema = conversation_shard_schema([unit.chat for unit in units])
     for repeat in planned_inputs.repeated:
         console.log(f"{repeat['path']} is the same file as {repeat['same_file_as']}; read once")
     config_content = config.hashed_content()
@@ -176,16 +187,24 @@ def run_audit(
     options, split_bytes = planned_inputs.storage_options, audit.limits.split_bytes
     inventory = take_inventory(units, plan.scrubber, planned_inputs.withheld, options, split_bytes)
     inputs = inventory.entries
-    tasks = plan_tasks(units, inventory, split_bytes, options)
+    tasks = plan_tasks(units, inventory, split_bytes, options, audit.limits.max_decompressed_bytes)
     fingerprint = {"config_sha256": config_sha256, "inputs_sha256": inputs_sha256(inputs)}
+    if plan.users:  # a resumed run must apply the same opt-out lists
+        fingerprint["user_optout"] = plan.users.describe()
+    if cipher is not None:  # a run resumed with another key would mix two keys in one quarantine
+        fingerprint["quarantine_key_id"] = cipher.key_id
     check_out_dir(run_dir, config.base_dir, [Path(unit.path) for unit in units if unit.protocol == "file"])
     check_busy(run_dir)
     check_claim(run_dir, force)
     with locked(run_dir):
         resumed, epoch = prepare_run_dir(run_dir, fingerprint, force)
         if resumed:
-            console.log(f"resuming the interrupted run in {run_dir}")
+            found = checkpointed_rows(run_dir)
+            console.log(f"resuming the interrupted run in {run_dir}; {found} document(s) checkpointed")
         work_dir = run_dir / WORK_DIR
+        kept = pa.schema(kept_fields(plan.map_detectors))
+        fingerprint_map = map_fingerprint(plan.map_detectors, kept, package_versions())
+        checkpoints = Checkpoints(run_dir, epoch, fingerprint_map, kept)
 
         limits = audit.limits
         with make_engine(
@@ -213,11 +232,11 @@ def run_audit(
                 "read",
             )
             # each dataset is released after its last read, so a spilling engine frees its files
-            renamed, duplicate_ids = unique_doc_ids(runner, read, plan.scrubber)
+            renamed, duplicate_ids = unique_doc_ids(runner, read, plan.scrubber, plan.users)
             runner.release(read)
             dataset = runner.map_batches(
                 renamed,
-                AnnotateStage(plan.map_detectors, READ_SCHEMA, plan.annotated),
+                AnnotateStage(plan.map_detectors, READ_SCHEMA, plan.annotated, checkpoints),
                 plan.annotated,
                 "annotate",
             )
@@ -240,15 +259,16 @@ def run_audit(
             runner.release(totals_input)
             ledger_stage = LedgerStage(
                 run_dir, epoch, decided, shard_offsets(totals), audit.output.shard_target_bytes,
-                plan.ledger_overrides, plan.passes.index_pass,
+                plan.ledger_overrides, plan.passes.index_pass, cipher is not None, shard_schema,
             )  # fmt: skip
-            rows = runner.group_by_key(dataset, "_unit", ledger_stage, SHARD_ROW_SCHEMA, "ledger")
+            row_schema = shard_row_schema(shard_schema)
+            rows = runner.group_by_key(dataset, "_unit", ledger_stage, row_schema, "ledger")
             runner.release(dataset)
             files = runner.collect(
                 runner.group_by_key(
                     rows,
                     "_shard",
-                    ShardStage(run_dir, epoch, audit.output.jsonl_export),
+                    ShardStage(run_dir, epoch, audit.output.jsonl_export, cipher, shard_schema),
                     FILE_SCHEMA,
                     "shards",
                 ),
@@ -288,6 +308,7 @@ def run_audit(
             **({"repeated_inputs": planned_inputs.repeated} if planned_inputs.repeated else {}),
             "counts": counts,
             **({"duplicate_ids": duplicate_ids} if duplicate_ids else {}),
+            **({"user_optout": plan.users.describe()} if plan.users else {}),
             **pass_record,
             **({"policy_rules_left_out": plan.rules_left_out} if plan.rules_left_out else {}),
             "outputs": sorted(files.to_pylist() + index_files, key=lambda entry: entry["path"]),
@@ -295,9 +316,11 @@ def run_audit(
                 {"path": path, "sha256": digest} for path, digest in sorted(ledger_hashes.items())
             ],
             "ledger_merkle_root": merkle_root(ledger_hashes),
+            **({"quarantine_encryption": cipher.describe()} if cipher is not None else {}),
         }
+        record[REMOVAL_RECORD_KEY] = removal_by_source(read_ledger(run_dir, record), record)
         if checks is not None:
-            record["checks"] = run_checks(checks, run_dir, record)
+            record["checks"] = run_checks(checks, run_dir, record, cipher)
             outcome = "passed" if record["checks"]["success"] else "FAILED"
             console.log(f"checks {outcome} in {record['checks']['seconds']} s")
         mark_stage(run_dir, "writing the run record")

@@ -11,14 +11,16 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.loading import ConfigError, load_yaml_model
 from schemas.policy import Policy
 from schemas.sources import SourceManifest
 
 DEFAULT_POLICY = Path(__file__).parent / "defaults" / "policy.yaml"
-InputFormat = Literal["auto", "jsonl", "parquet", "warc", "text"]
+InputFormat = Literal["auto", "jsonl", "parquet", "warc", "text", "chat"]
+"""``chat``: JSONL or Parquet records holding conversations (``pipeline.read.readers.chat``); ``auto``
+chooses it too when an input's first record holds one."""
 EngineName = Literal["local", "ray", "spark"]
 
 
@@ -82,12 +84,31 @@ class InputSpec(BaseModel):
     )
 
 
+class QuarantineKeySpec(BaseModel):
+    """Where the quarantine key is kept: an environment variable or a key file, never the key itself,
+    so the config and the run record name the key's place and not its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    env: str | None = Field(default=None, description="environment variable holding the key")
+    file: str | None = Field(default=None, description="key file (owner-only), relative to the config")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> QuarantineKeySpec:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env (an environment variable) or file (a key file)")
+        return self
+
+
 class OutputSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dir: str = "out/run"
     shard_target_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     jsonl_export: bool = False
+    quarantine_key: QuarantineKeySpec | None = Field(
+        default=None, description="store quarantined documents encrypted (AES-256-GCM) with this key"
+    )
 
 
 class LimitsSpec(BaseModel):

@@ -1,6 +1,12 @@
 """The ledger row: one per input record, saying what happened to it and why.
 
-The ledger holds identifiers, hashes, offsets and scores only; never text or personal data.
+The ledger holds identifiers, hashes, offsets and scores only; never text or personal data. Two
+kinds of hash concern persons: with a subject key the ``pii`` evidence holds
+``pii.subject_hashes``, keyed HMAC-SHA256 hashes of the e-mail addresses, phone numbers and ID
+numbers of the document (by which ``corpusaudit erase`` finds a person's documents; without the
+key they name no one), and the ledger of a corrected release holds, for each erased document, a
+``drop`` by rule ``erasure`` whose evidence adds ``erasure.*`` (request id, kind, date, what matched
+by label, the action, rule and shard it had).
 """
 
 from __future__ import annotations

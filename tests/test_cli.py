@@ -55,7 +55,7 @@ def test_job_entry_point_runs_and_report_rebuilds_the_datasheet(tmp_path: Path) 
         text=True,
         check=True,
     )
-    assert "214 read, 173 kept, 4 redacted, 23 dropped, 7 quarantined, 7 error" in completed.stdout
+    assert "219 read, 174 kept, 4 redacted, 27 dropped, 7 quarantined, 7 error" in completed.stdout
     datasheet = out / "reports" / "datasheet.md"
     original = datasheet.read_text()
     datasheet.unlink()

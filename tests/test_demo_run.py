@@ -57,7 +57,7 @@ def _shard_rows(run: RunResult, kind: str) -> list[dict]:
 
 def test_every_record_is_accounted_for(run: RunResult, ledger: list[dict]) -> None:
     counts = run.record["counts"]
-    assert counts == {"read": 214, "kept": 173, "redacted": 4, "dropped": 23, "quarantined": 7, "error": 7}
+    assert counts == {"read": 219, "kept": 174, "redacted": 4, "dropped": 27, "quarantined": 7, "error": 7}
     assert counts["read"] == sum(v for k, v in counts.items() if k != "read") == len(ledger)
     assert len({row["doc_id"] for row in ledger}) == len(ledger)
     assert [row["ordinal"] for row in ledger] == sorted(row["ordinal"] for row in ledger)
@@ -68,8 +68,8 @@ def test_bad_records_become_error_rows_with_reasons(ledger: list[dict]) -> None:
     for doc_id, reason in EXPECTED_ERRORS.items():
         assert errors[doc_id]["reason"].startswith(reason), errors[doc_id]
         assert errors[doc_id]["rule_id"] == "read-error" and errors[doc_id]["shard"] is None
-    truncated = errors["forum/corpus/forum/forum-2024-02.jsonl.gz:20"]
-    assert truncated["reason"].startswith("truncated or corrupt compressed stream after line 19")
+    truncated = errors["forum/corpus/forum/forum-2024-02.jsonl.gz:23"]
+    assert truncated["reason"].startswith("truncated or corrupt compressed stream after line 22")
     assert len(errors) == 7
 
 
@@ -108,6 +108,29 @@ def test_near_duplicates_and_languages_are_decided_by_the_right_rules(ledger: li
     assert by_id["multilingual/ml-0002"]["lang"] == "fr"
 
 
+def test_planted_benchmark_items_and_spam_are_dropped_by_their_rules(ledger: list[dict]) -> None:
+    """demo/README.md's table: three benchmark copies and a link-spam post; the reply that only shares a
+    phrase with a GSM8K item is kept (the verification step), and nothing else is contaminated."""
+    by_id = {row["doc_id"]: row for row in ledger}
+    contaminated = {
+        row["doc_id"]: json.loads(json.loads(row["evidence"])["decontamination.item_ids"])
+        for row in ledger
+        if row["rule_id"] == "benchmark-contamination"
+    }
+    assert contaminated == {
+        "forum/wb-100055": ["gsm8k:2"],
+        "forum/wb-100056": ["gsm8k:7"],
+        "submissions/sub-000117.txt": ["humaneval:2"],
+    }
+    reply = json.loads(by_id["forum/wb-100057"]["evidence"])
+    assert by_id["forum/wb-100057"]["action"] == "keep" and reply.get("decontamination.benchmarks") is None
+    spam = json.loads(by_id["forum/wb-100054"]["evidence"])
+    assert by_id["forum/wb-100054"]["rule_id"] == "repetition-dup-lines"
+    assert spam["quality.repetition.dup_line_share"] > 0.3
+    quality_rules = {row["rule_id"] for row in ledger} & {"gopher-short-doc", "c4-few-sentences"}
+    assert not quality_rules  # left out of the demo policy (demo/policy.yaml says why)
+
+
 def test_shards_hold_exactly_the_kept_documents_in_input_order(run: RunResult, ledger: list[dict]) -> None:
     shards = _shard_rows(run, "shards")
     kept = [row for row in ledger if row["action"] in ("keep", "redact")]
@@ -132,8 +155,8 @@ def test_ledger_holds_no_document_text(run: RunResult, ledger: list[dict]) -> No
 
 def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult) -> None:
     datasheet = (run.run_dir / "reports" / "datasheet.md").read_text()
-    assert "214 records read: 173 kept, 4 redacted, 23 dropped, 7 quarantined, 7 error." in datasheet
-    assert "| encyclopedia | 51 |" in datasheet and "| submissions | 16 |" in datasheet
+    assert "219 records read: 174 kept, 4 redacted, 27 dropped, 7 quarantined, 7 error." in datasheet
+    assert "| encyclopedia | 51 |" in datasheet and "| submissions | 17 |" in datasheet
     assert "| fr | 7 |" in datasheet
     assert "| `exact-duplicate` | drop | 9 |" in datasheet
     assert "| invalid UTF-8 at byte N | 2 |" in datasheet
@@ -143,11 +166,23 @@ def test_run_record_describes_the_run(run: RunResult) -> None:
     record = json.loads((Path(run.run_dir) / "run.json").read_text())
     assert record["config_sha256"] and record["packages"]["pyarrow"]
     names = {d["name"] for d in record["detectors"]}
-    assert names == {"quality.language", "dedup.exact", "dedup.minhash", "pii", "harm", "bias", "provenance"}
+    assert names == {
+        *("quality.language", "quality.gopher", "quality.repetition", "quality.c4", "quality.fineweb"),
+        *(
+            "quality.chinese",
+            "decontamination",
+            "dedup.exact",
+            "dedup.minhash",
+            "pii",
+            "harm",
+            "bias",
+            "provenance",
+        ),
+    }
     harm = next(d for d in record["detectors"] if d["name"] == "harm")
     assert set(harm["classifier_models"]) == {"offensive_en", "offensive_zh"}
     inputs = load_inputs(run.run_dir, record)
-    assert len(inputs) == record["inputs"]["files"] == 7 + 16 and all(len(e["sha256"]) == 64 for e in inputs)
+    assert len(inputs) == record["inputs"]["files"] == 7 + 17 and all(len(e["sha256"]) == 64 for e in inputs)
     assert all(entry["path"].startswith("corpus/") for entry in inputs)
 
 
@@ -163,7 +198,7 @@ def test_jsonl_export_and_an_unreadable_input_file(tmp_path: Path) -> None:
         },
     )
     run = audit(config, tmp_path / "run")
-    assert run.record["counts"]["read"] == 215 and run.record["counts"]["error"] == 8
+    assert run.record["counts"]["read"] == 220 and run.record["counts"]["error"] == 8
     (missing,) = [e for e in load_inputs(run.run_dir, run.record) if e["sha256"] is None]
     assert missing["path"] == "unreadable/reviews-2024q2.parquet" and "unreadable file" in missing["error"]
     exports = [e for e in run.record["outputs"] if e["kind"] == "export"]

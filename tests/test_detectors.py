@@ -33,7 +33,7 @@ def test_language_model_ships_in_the_installed_package() -> None:
 def test_language_of_real_udhr_translations(nltk_records: list[dict]) -> None:
     udhr = [r for r in nltk_records if r.get("language_name") in UDHR_CODES]
     assert len(udhr) == len(UDHR_CODES)
-    langs, scores, chars = LanguageDetector().annotate(_batch([r["text"] for r in udhr]))
+    langs, scores, chars, words = LanguageDetector().annotate(_batch([r["text"] for r in udhr]))
     wrong = [
         (r["language_name"], lang)
         for r, lang in zip(udhr, langs.to_pylist(), strict=True)
@@ -42,6 +42,7 @@ def test_language_of_real_udhr_translations(nltk_records: list[dict]) -> None:
     assert not wrong, wrong
     assert all(0.5 <= s <= 1.0 for s in scores.to_pylist())
     assert all(c > 1000 for c in chars.to_pylist())
+    assert words.to_pylist() == [len(r["text"].split()) for r in udhr]
 
 
 def test_language_of_english_state_of_the_union(nltk_records: list[dict]) -> None:
@@ -51,10 +52,12 @@ def test_language_of_english_state_of_the_union(nltk_records: list[dict]) -> Non
 
 
 def test_empty_and_unreadable_text_has_no_language() -> None:
-    langs, scores, chars = LanguageDetector().annotate(_batch(["   \n\t", None, "Bonjour tout le monde"]))
+    texts = ["   \n\t", None, "Bonjour tout le monde"]
+    langs, scores, chars, words = LanguageDetector().annotate(_batch(texts))
     assert langs.to_pylist() == [None, None, "fr"]
     assert scores.to_pylist()[:2] == [None, None]
     assert chars.to_pylist() == [0, None, 18]
+    assert words.to_pylist() == [0, None, 4]
 
 
 def test_exact_dedup_keeps_the_first_and_points_later_copies_to_it(nltk_records: list[dict]) -> None:

@@ -1,7 +1,11 @@
-"""RFC 9309 robots.txt evaluation, rule by rule of section 2, on the RFC's own examples.
+"""RFC 9309 robots.txt evaluation, rule by rule of section 2, on the RFC's own examples and on
+Google's 400 compliance cases.
 
-Example texts are copied from RFC 9309 (https://www.rfc-editor.org/rfc/rfc9309). The last tests
-show where protego, the obvious library to use, departs from the RFC on the same inputs.
+Example texts are copied from RFC 9309 (https://www.rfc-editor.org/rfc/rfc9309). Google's cases
+(google/robotstxt-spec-test, Apache-2.0, Copyright 2020 Google LLC) are data in
+``tests/data/google_robots_cases.json``, built by ``tests/data/build_google_robots_cases.py``.
+The last tests show where protego, the obvious library to use, departs from both on the same
+inputs.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import pickle
 import random
 import time
+from pathlib import Path
 
 import pytest
 from protego import Protego
@@ -18,6 +23,7 @@ from detectors.provenance.robots import PARSE_LIMIT, RobotsDecision, RobotsTxt
 from tests.conftest import SHARED_DATA, require
 
 AI_ROBOTS = SHARED_DATA / "optout" / "ai_robots.json"
+GOOGLE_CASES = Path(__file__).parent / "data" / "google_robots_cases.json"
 
 
 def robots(text: str) -> RobotsTxt:
@@ -133,7 +139,37 @@ def test_a_version_or_second_word_after_the_token_is_not_part_of_it() -> None:
     parsed = robots("User-agent: GPTBot/1.0\nUser-agent: Brightbot 1.0\nDisallow: /\n")
     assert parsed.decide("/a", "GPTBot") == RobotsDecision(False, "GPTBot/1.0", "Disallow: /", "rule")
     assert parsed.decide("/a", "Brightbot").agent == "Brightbot 1.0"
-    assert parsed.decide("/a", "Brightbot 1.0").allowed is False
+    # decide compares the crawler whole, as Google's parser does; opted_out names it by its token.
+    assert parsed.decide("/a", "Brightbot 1.0").reason == "no-group"
+    assert parsed.opted_out("/a", ["Brightbot 1.0"]) == RobotsDecision(
+        False, "Brightbot 1.0", "Disallow: /", "rule"
+    )
+
+
+@pytest.mark.parametrize("value", ["GPTBot*", "GPTBot**", "gptbot*/1.0", "GPTBot* # every version"])
+def test_a_star_after_the_token_still_names_the_crawler(value: str) -> None:
+    parsed = robots(f"User-agent: *\nAllow: /\n\nUser-agent: {value}\nDisallow: /\n")
+    written = value.partition("#")[0].strip()
+    assert parsed.decide("/a", "GPTBot") == RobotsDecision(False, written, "Disallow: /", "rule")
+    assert parsed.opted_out("/a", ["CCBot", "GPTBot"]) == RobotsDecision(
+        False, written, "Disallow: /", "rule"
+    )
+    # The star is not a wildcard: another crawler whose name starts with GPTBot is not named.
+    assert parsed.decide("/a", "GPTBot-Extended") == RobotsDecision(True, "*", "Allow: /", "rule")
+
+
+def test_a_token_with_digits_is_read_as_google_reads_it_and_still_opts_out() -> None:
+    parsed = robots("User-agent: *\nAllow: /\n\nUser-agent: AI2Bot\nUser-agent: bigsur.ai\nDisallow: /\n")
+    # Google's key is the leading letters, "-" and "_": "AI" and "bigsur" (stress case 369883).
+    assert parsed.decide("/a", "AI2Bot").agent == "*"
+    assert parsed.decide("/a", "AI") == RobotsDecision(False, "AI2Bot", "Disallow: /", "rule")
+    assert not parsed.decide("/a", "bigsur").allowed
+    # The audit still reads the group as the one written for those crawlers.
+    assert parsed.opted_out("/a", ["AI2Bot"]) == RobotsDecision(False, "AI2Bot", "Disallow: /", "rule")
+    assert parsed.opted_out("/a", ["GPTBot", "bigsur.ai"]) == RobotsDecision(
+        False, "bigsur.ai", "Disallow: /", "rule"
+    )
+    assert parsed.opted_out("/a", ["Ai2Bot-Dolma", "GPTBot"]) is None
 
 
 def test_consecutive_user_agent_lines_form_one_group() -> None:
@@ -194,14 +230,15 @@ def test_paths_are_case_sensitive_and_matched_from_their_first_octet() -> None:
     assert allowed(text, "/a/Private/")
 
 
-@pytest.mark.parametrize("status", [200, 503, None])
-def test_robots_txt_itself_is_always_allowed(status: int | None) -> None:
-    parsed = RobotsTxt.from_response(status, b"User-agent: *\nDisallow: /\nDisallow: /robots.txt$\n")
+def test_robots_txt_itself_follows_the_rules() -> None:
+    # Leave to fetch the rules is not leave to train on them (Google's stress cases 327748, 369883).
+    parsed = robots("User-agent: *\nDisallow: /\n")
     assert parsed.decide("https://www.example.com/robots.txt", "x") == RobotsDecision(
-        True, None, None, "robots.txt-itself"
+        False, "*", "Disallow: /", "rule"
     )
-    assert parsed.opted_out("/robots.txt", ["GPTBot"]) is None
-    assert not parsed.decide("/robots.txt.bak", "x").allowed
+    assert parsed.opted_out("/robots.txt", ["GPTBot"]) == RobotsDecision(False, "*", "Disallow: /", "rule")
+    assert allowed("User-agent: *\nDisallow: /private/\n", "/robots.txt")
+    assert RobotsTxt.from_response(503, None).decide("/robots.txt", "x").reason == "unreachable-5xx"
 
 
 # 2.2.2, Figure 4 (examples of matching percent-encoded URI components): Path, Encoded Path, Path to Match.
@@ -218,20 +255,41 @@ RFC_PERCENT_ENCODING_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("row", RFC_PERCENT_ENCODING_TABLE, ids=lambda row: row[0])
+@pytest.mark.parametrize("row", RFC_PERCENT_ENCODING_TABLE[:4], ids=lambda row: row[0])
 def test_percent_encoding_table(row: tuple[str, str, str]) -> None:
-    # Every spelling in a row names the same resource, in the rule or in the URL.
+    # Every spelling in a row names the same resource: in a rule, in a URL as sent (the encoded
+    # columns) and, for opted_out, in a URL as a corpus records it (the first column).
+    path = row[0]
     for rule in row:
         parsed = robots(f"User-agent: *\nDisallow: {rule}\n")
-        for url in row:
-            assert parsed.decide(f"https://www.example.com{url}", "x") == RobotsDecision(
-                False, "*", f"Disallow: {rule}", "rule"
-            ), (rule, url)
+        expected = RobotsDecision(False, "*", f"Disallow: {rule}", "rule")
+        for url in row[1:]:
+            assert parsed.decide(f"https://www.example.com{url}", "x") == expected, (rule, url)
+        assert parsed.opted_out(f"https://www.example.com{path}", ["GPTBot"]) == expected, rule
+
+
+def test_escaped_unreserved_characters_are_not_decoded() -> None:
+    # Figure 4's last row reads "/foo/bar/%62%61%7A" as "/foo/bar/baz"; Google's parser and its
+    # compliance cases (non-ascii-paths) do not, and neither does this one.
+    text = "User-agent: *\nDisallow: /foo/bar/%62%61%7A\n"
+    assert not allowed(text, "/foo/bar/%62%61%7A")
+    assert allowed(text, "/foo/bar/baz")
+    assert allowed("User-agent: *\nDisallow: /private/a\n", "/private/%61")
+
+
+def test_a_raw_non_ascii_url_is_encoded_by_opted_out_only() -> None:
+    text = "User-agent: *\nDisallow: /wiki/中国\n"
+    assert not allowed(text, "https://zh.wikipedia.org/wiki/%E4%B8%AD%E5%9B%BD")
+    assert allowed(text, "https://zh.wikipedia.org/wiki/中国")  # decide takes the URL as sent
+    assert robots(text).opted_out("https://zh.wikipedia.org/wiki/中国", ["GPTBot"]) == RobotsDecision(
+        False, "*", "Disallow: /wiki/中国", "rule"
+    )
 
 
 def test_hex_digits_of_escapes_may_be_lower_case() -> None:
     assert not allowed("User-agent: *\nDisallow: /foo/bar/%E3%83%84\n", "/foo/bar/%e3%83%84")
-    assert not allowed("User-agent: *\nDisallow: /foo/bar/%e3%83%84\n", "/foo/bar/ツ")
+    assert not allowed("User-agent: *\nDisallow: /foo/bar/%e3%83%84\n", "/foo/bar/%E3%83%84")
+    assert robots("User-agent: *\nDisallow: /foo/bar/%e3%83%84\n").opted_out("/foo/bar/ツ", ["x"])
 
 
 @pytest.mark.parametrize(
@@ -378,8 +436,24 @@ def test_line_endings(newline: str) -> None:
 def test_other_unicode_line_breaks_are_not_line_ends() -> None:
     parsed = robots("User-agent: *\nDisallow: /a\u2028b\nDisallow: /c\x85d\n")
     assert parsed.decide("/a", "x").allowed
-    assert not parsed.decide("/a\u2028b", "x").allowed
+    assert not parsed.decide("/a%E2%80%A8b", "x").allowed
     assert not parsed.decide("/c%C2%85d", "x").allowed
+
+
+@pytest.mark.parametrize("mark", [b"\xef\xbb\xbf", b"\xef\xbb", b"\xef"], ids=["full", "EF BB", "EF"])
+def test_a_full_or_partial_byte_order_mark_does_not_hide_the_first_group(mark: bytes) -> None:
+    body = mark + b"User-agent: GPTBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
+    parsed = RobotsTxt.from_response(200, body)
+    assert parsed.decide("/a", "GPTBot") == RobotsDecision(False, "GPTBot", "Disallow: /", "rule")
+    assert parsed.opted_out("/a", ["CCBot", "GPTBot"]) == RobotsDecision(
+        False, "GPTBot", "Disallow: /", "rule"
+    )
+
+
+def test_a_broken_or_misplaced_byte_order_mark_is_part_of_its_line() -> None:
+    # Google's BOM-characters cases: "EF 11 BF" is garbage, and a mark later in the file is no mark.
+    for body in (b"\xef\x11\xbfUser-agent: *\nDisallow: /\n", b"User-agent: *\n\xef\xbb\xbfDisallow: /\n"):
+        assert RobotsTxt.from_response(200, body).decide("/a", "x").allowed
 
 
 def test_byte_order_mark_and_invalid_utf8() -> None:
@@ -397,11 +471,30 @@ def test_empty_disallow_allows_everything() -> None:
     assert not parsed.decide("/a", "ClaudeBot").allowed
 
 
-def test_lines_that_are_not_rules_are_ignored() -> None:
-    text = "User-agent: *\nDisallow /a\nDissallow: /b\nUser agent: GPTBot\nNoindex: /c\nDisallow: /d\n"
+def test_mistakes_google_accepts_are_rules() -> None:
+    # A missing colon and Google's frequent misspellings (accepted-mistakes, robots.cc).
+    text = (
+        "User-agent: *\nDisallow /a\nDissallow: /b\nDisalow: /c\n"
+        "User agent: GPTBot\nuseragent CCBot\nDisallowed: /d\n"
+    )
     parsed = robots(text)
-    assert [parsed.decide(p, "GPTBot").allowed for p in ("/a", "/b", "/c", "/d")] == [True, True, True, False]
-    assert parsed.decide("/d", "GPTBot").agent == "*"
+    assert [parsed.decide(p, "x").allowed for p in ("/a", "/b", "/c", "/d")] == [False, False, False, True]
+    assert parsed.decide("/d", "GPTBot") == RobotsDecision(False, "GPTBot", "Disallow: /d", "rule")
+    assert not parsed.decide("/d", "CCBot").allowed
+
+
+def test_lines_that_are_not_rules_are_ignored() -> None:
+    text = "User-agent: *\nDisallow /a b\nNoindex: /c\nforbid: /d\n<br />\nUser-agent\nDisallow: /e\n"
+    parsed = robots(text)
+    assert [parsed.decide(p, "x").allowed for p in ("/a", "/c", "/d", "/e")] == [True, True, True, False]
+
+
+def test_a_line_is_read_up_to_google_s_length_limit() -> None:
+    # robots_test.cc, GoogleOnly_LineTooLong: a longer line is cut, not dropped.
+    long_path = "/x/" + "a" * 16_649
+    parsed = robots(f"user-agent: FooBot\ndisallow: {long_path}/qux\n")
+    assert parsed.decide("/fux", "FooBot").allowed
+    assert not parsed.decide(f"{long_path}/fux", "FooBot").allowed
 
 
 # --- 2.3.1 Access Results and 2.5 Limits ------------------------------------------------------
@@ -517,7 +610,6 @@ def test_longest_match_example() -> None:
         "HTTPS://user@www.example.com/private/a#top",
         "/private/a",
         "/private/a;jsessionid=1",
-        "/private/%61",
     ],
 )
 def test_urls_are_evaluated_on_path_and_query(url: str) -> None:
@@ -608,11 +700,17 @@ def test_every_ai_robots_token_is_blocked_by_a_group_listing_them_all(ai_agents:
     text = (
         "".join(f"User-agent: {agent}\n" for agent in ai_agents) + "Disallow: /\n\nUser-agent: *\nAllow: /\n"
     )
-    parsed = robots(text)
-    assert [agent for agent in ai_agents if parsed.decide("/a", agent).allowed] == []
-    assert parsed.decide("/a", "Googlebot").allowed and parsed.decide("/a", "bingbot").allowed
-    assert parsed.opted_out("/a", ai_agents) == RobotsDecision(False, ai_agents[0], "Disallow: /", "rule")
-    assert parsed.opted_out("/robots.txt", ai_agents) is None
+    for body in (text.encode(), b"\xef\xbb" + text.encode()):  # with a partial byte-order mark too
+        parsed = RobotsTxt.from_response(200, body)
+        assert [agent for agent in ai_agents if parsed.opted_out("/a", [agent]) is None] == []
+        assert parsed.decide("/a", "Googlebot").allowed and parsed.decide("/a", "bingbot").allowed
+        expected = RobotsDecision(False, ai_agents[0], "Disallow: /", "rule")
+        assert parsed.opted_out("/a", ai_agents) == parsed.opted_out("/robots.txt", ai_agents) == expected
+    # Google's reading names the crawlers whose tokens have digits, dots or words by a shorter
+    # token ("AI2Bot" is "AI"): the audit's reading is what keeps their opt-out.
+    google_misses = {agent for agent in ai_agents if parsed.decide("/a", agent).allowed}
+    assert {"AI2Bot", "bigsur.ai", "Brightbot 1.0"} <= google_misses
+    assert "GPTBot" not in google_misses
 
 
 def test_a_site_blocking_some_ai_crawlers(ai_agents: list[str]) -> None:
@@ -639,7 +737,7 @@ def test_compiled_files_pickle() -> None:
 
 _OVERSIZED = "User-agent: *\n" + "#" * PARSE_LIMIT + "\nDisallow: /\n"
 
-PROTEGO_PITFALLS = [  # robots.txt, URL, agent, and RFC 9309's answer: allowed?
+PROTEGO_PITFALLS = [  # robots.txt, URL, agent, and the answer of RFC 9309 and Google: allowed?
     pytest.param(
         "User-agent: Applebot\nAllow: /\n\nUser-agent: *\nDisallow: /\n",
         "/a",
@@ -655,15 +753,9 @@ PROTEGO_PITFALLS = [  # robots.txt, URL, agent, and RFC 9309's answer: allowed?
         False,
         id="crawl-delay ends group",
     ),
-    pytest.param(
-        "User-agent: *\nDisallow: /dir/\nAllow: /dir/index.html\n",
-        "/dir/",
-        "x",
-        False,
-        id="index.html allows dir",
-    ),
     pytest.param("User-agent: *\nDisallow: /foo$\n", "/foo$bar", "x", True, id="$ also literal"),
     pytest.param("User-agent: *\nDisallow: /a%3Db\n", "/a=b", "x", True, id="reserved escape decoded"),
+    pytest.param("User-agent: *\nDisallow: /a%62\n", "/ab", "x", True, id="unreserved escape decoded"),
     pytest.param(
         "User-agent: *\nDisallow: /foo/bar?baz=https%3A%2F%2Ffoo.bar\n",
         "https://www.example.com/foo/bar?baz=https://foo.bar",
@@ -684,16 +776,42 @@ def test_protego_pitfalls_are_fixed(text: str, url: str, agent: str, rfc: bool) 
 
 
 def test_protego_agrees_where_it_is_right() -> None:
-    # Merging, the Allow tie, decoding unreserved escapes and the RFC's own examples.
+    # Merging, the Allow tie, "/dir/index.html" allowing "/dir/" and the RFC's own examples.
     cases = [
         (RFC_FIGURE_2, "/baz", "ExampleBot"),
         (RFC_FIGURE_3, "/foo", "ExampleBot"),
         ("User-agent: *\nDisallow: /page\nAllow: /page\n", "/page", "x"),
-        ("User-agent: *\nDisallow: /foo/bar/%62%61%7A\n", "/foo/bar/baz", "x"),
         ("User-agent: *\nDisallow: /foo/bar/ツ\n", "/foo/bar/%E3%83%84", "x"),
+        ("User-agent: *\nDisallow: /dir/\nAllow: /dir/index.html\n", "/dir/", "x"),
     ]
     cases += [
         (RFC_SIMPLE_EXAMPLE, p, a) for a in ("x", "foobot", "barbot", "quxbot") for p in ("/", "/a.gif")
     ]
     for text, url, agent in cases:
         assert Protego.parse(text).can_fetch(url, agent) is robots(text).decide(url, agent).allowed
+
+
+# --- Google's compliance cases -----------------------------------------------------------------
+
+
+def _google_cases() -> list[pytest.param]:  # type: ignore[valid-type]
+    data = json.loads(GOOGLE_CASES.read_text(encoding="utf-8"))
+    return [
+        pytest.param(entry["robotstxt"], agent, url, expected, id=f"{entry['source']}:{agent}:{url}")
+        for entry in data["files"]
+        for agent, url, expected in entry["expectations"]
+    ]
+
+
+GOOGLE = _google_cases()
+
+
+def test_all_of_google_s_compliance_cases_are_there() -> None:
+    assert len(GOOGLE) == 400
+    assert sum(not case.values[3] for case in GOOGLE) == 196  # disallowed
+
+
+@pytest.mark.parametrize(("body", "agent", "url", "expected"), GOOGLE)
+def test_google_compliance_case(body: str, agent: str, url: str, expected: bool) -> None:
+    parsed = RobotsTxt.from_response(200, body.encode("utf-8", "surrogateescape"))
+    assert parsed.decide(url, agent).allowed is expected

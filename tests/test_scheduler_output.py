@@ -97,7 +97,7 @@ def test_while_reading_lines_show_bytes_of_the_total_rates_and_the_time_left(fai
     )
     shown = [pattern.search(line).groups() for line in running]
     docs = [int(d.replace(",", "")) for d, _, _ in shown]
-    assert docs == sorted(docs) and 0 < docs[-1] <= 214
+    assert docs == sorted(docs) and 0 < docs[-1] <= 219
     assert any(done != decimal(0) and re.fullmatch(r"\d+:\d\d:\d\d", eta) for _, done, eta in shown)
 
 
@@ -109,7 +109,7 @@ def test_json_is_the_only_thing_on_stdout(json_run) -> None:
     record = json.loads((out / "run.json").read_text())
     assert summary["status"] == "ok" and summary["exit_code"] == 0 and summary["error"] is None
     assert summary["run_dir"] == str(out.resolve())
-    assert summary["counts"] == record["counts"] and summary["counts"]["read"] == 214
+    assert summary["counts"] == record["counts"] and summary["counts"]["read"] == 219
     assert summary["ledger_merkle_root"] == record["ledger_merkle_root"]
     assert summary["engine"] == record["engine"] and summary["engine"]["name"] == "local"
     assert summary["engine"]["partitions"] == 2 and summary["engine"]["workers"]
@@ -125,7 +125,7 @@ def test_failed_checks_still_print_the_object_and_exit_1(failed_run) -> None:
     assert set(summary) == SUMMARY_KEYS
     assert summary["status"] == "checks_failed" and summary["exit_code"] == 1
     assert "expectations failed" in summary["error"]
-    assert summary["counts"]["read"] == 214 and summary["ledger_merkle_root"]
+    assert summary["counts"]["read"] == 219 and summary["ledger_merkle_root"]
     assert "error: " in completed.stderr
     assert_plain_lines(completed.stderr)
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.layout import ATTESTATION, COMPLETION, MANIFEST
+from pipeline.layout import ACCESS_HEAD, ACCESS_LOG, ATTESTATION, COMPLETION, MANIFEST
 from pipeline.record.seal import seal
 from pipeline.record.verify import INTEGRITY_ONLY, verify_run
 from tests.conftest import DEMO_CONFIG
@@ -61,7 +61,8 @@ def test_an_untouched_signed_run_verifies_as_authentic(finished_run: Path, keys:
     manifest = json.loads((finished_run / MANIFEST).read_text())
     sealed = {entry["path"] for entry in manifest["files"]}
     on_disk = {p.relative_to(finished_run).as_posix() for p in finished_run.rglob("*") if p.is_file()}
-    assert on_disk - sealed == {COMPLETION, MANIFEST, ATTESTATION, ".corpusaudit.lock"}
+    unsealed = {COMPLETION, MANIFEST, ATTESTATION, ACCESS_LOG, ACCESS_HEAD, ".corpusaudit.lock"}
+    assert on_disk - sealed == unsealed
     expected = {"run.json", ".corpusaudit.json", "reports/datasheet.html", "reports/plots/removal_funnel.svg"}
     assert expected <= sealed
 

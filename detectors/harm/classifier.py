@@ -11,9 +11,20 @@ and the TC260-003 risk id its probability is a score for, so a retrained or repl
 no code change. A file whose hash differs from the manifest is refused: the run record must name
 the model that actually ran.
 
-What a model reads (:func:`prepare`, also used to write the training files): English with its
-whitespace collapsed to single spaces (fastText reads one line per example); Chinese as single
-characters separated by spaces, since fastText splits tokens on spaces and Chinese has none.
+What a model reads (:func:`prepare`, also used to write the training files) is named by its
+manifest entry's ``reads`` (the language when absent), so a retrained model can change it without
+breaking a model that still reads the old way:
+
+* ``en``: whitespace collapsed to single spaces (fastText reads one line per example);
+* ``social`` (English social-media text): HTML entities decoded (tweets carry ``&amp;`` and
+  ``&#128514;``), links and ``@mentions`` replaced by one placeholder each, ``RT`` markers dropped,
+  lower case, punctuation split from words. Links, handles and capitals are properties of one
+  platform's export, not of offensive language; read raw they let the model learn the platform;
+* ``zh``: NFKC (full-width forms) and case folding, the same link and mention placeholders, then
+  each Han character as one token and each run of Latin letters or digits as one token, since
+  fastText splits tokens on spaces and Chinese has none. Word segmentation (jieba) was measured
+  against single characters with word n-grams and brought nothing across sources (``MODEL_CARD.md``),
+  so the detector needs no segmenter and its dictionary.
 
 Base rate: a model's probability carries the share of offensive rows in its training data (80% in
 Davidson's tweets, 49% in COLD), and text unlike anything it was trained on falls back on that
@@ -35,8 +46,10 @@ page is the keyword stage's to find.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -59,10 +72,29 @@ def shipped_models_path() -> Path:
     return Path(str(resources.files("schemas") / "models" / "harm"))
 
 
-def prepare(text: str, lang: str) -> str:
-    """``text`` as the ``lang`` model reads it, on one line (module docstring)."""
-    if lang == "zh":
-        return " ".join(char for char in text if not char.isspace())
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION = re.compile(r"@[\w\-]+")
+_RETWEET = re.compile(r"\bRT\b")
+_PUNCTUATION = re.compile(r"([^\w\s'])")
+LINK_TOKEN, MENTION_TOKEN = "_link_", "_user_"
+_ZH_TOKEN = re.compile(rf"{LINK_TOKEN}|{MENTION_TOKEN}|{_HAN.pattern}|(?:(?!{_HAN.pattern})[^\W_])+|\S")
+READS = ("en", "social", "zh")
+"""The text forms :func:`prepare` knows (module docstring)."""
+
+
+def _placeholders(text: str) -> str:
+    return _MENTION.sub(f" {MENTION_TOKEN} ", _LINK.sub(f" {LINK_TOKEN} ", text))
+
+
+def prepare(text: str, reads: str) -> str:
+    """``text`` as a model that ``reads`` this form sees it, on one line (module docstring)."""
+    if reads == "zh":
+        folded = _placeholders(unicodedata.normalize("NFKC", text).casefold())
+        return " ".join(_ZH_TOKEN.findall(folded))
+    if reads == "social":
+        decoded = html.unescape(html.unescape(text))
+        plain = _RETWEET.sub(" ", _placeholders(decoded)).casefold()
+        return " ".join(_PUNCTUATION.sub(r" \1 ", plain).split())
     return " ".join(text.split())
 
 
@@ -109,15 +141,26 @@ def _sha256(path: str) -> str:
 
 @dataclass(frozen=True)
 class OffensiveModel:
-    """One shipped model as ``training.json`` describes it."""
+    """One shipped model as ``training.json`` describes it (the ``synthetic`` detector's model, in the
+    same format, scores no risk: ``risk`` None)."""
 
     name: str
     lang: str
-    risk: str
+    risk: str | None
     positive_label: str
     path: str
     sha256: str
     train_prior: float
+    reads: str | None = None
+    """The text form of :func:`prepare` the model was trained on; None: the language's."""
+
+    @property
+    def form(self) -> str:
+        return self.reads or self.lang
+
+    def score(self, text: str) -> float:
+        """The positive label's probability for ``text``, prepared as the model reads it."""
+        return self.probability(prepare(text, self.form))
 
     def probability(self, text: str) -> float:
         """The positive label's probability for one prepared line, clamped to [0, 1] (fastText's
@@ -156,6 +199,7 @@ def load_models(folder: Path) -> dict[str, OffensiveModel]:
                 str(path),
                 entry["sha256"],
                 entry["train_prior"],
+                entry.get("reads"),
             )
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{manifest_path}: {type(exc).__name__}: {exc}") from None
@@ -167,7 +211,7 @@ def document_score(
 ) -> float:
     """The mean window probability of ``text``'s first ``max_chars`` characters, moved to base rate
     ``prior`` (raw when None), 6 decimals (4 would tie the many small scores)."""
-    scores = [model.probability(prepare(piece, model.lang)) for piece in windows(text[:max_chars], window)]
+    scores = [model.score(piece) for piece in windows(text[:max_chars], window)]
     if prior is not None:
         scores = [shift_prior(score, model.train_prior, prior) for score in scores]
     return round(sum(scores) / len(scores), 6) if scores else 0.0

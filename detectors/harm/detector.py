@@ -24,6 +24,11 @@ itself flags a document (a slur the model never saw; abuse in ordinary words no 
 weak ones add up, and nothing exceeds 1. A probability under ``classifier_floor`` is left out of
 the risks (kept in ``harm.classifier``), so clean documents do not all carry a small score.
 
+Counter-speech (:mod:`detectors.harm.counter_speech`): a document that condemns discrimination, without
+irony, and uses no listed term outside quotation marks, has its classifier score and its term weights
+(not hazard terms) multiplied by ``DISCOUNT`` before they combine; ``harm.counter_speech`` records it,
+``harm.classifier`` keeps the model's own score, so the ledger shows both sides of the rule.
+
 ``classifier_prior`` (default 0.02) is the share of offensive documents assumed in the audited
 corpus; it moves each probability from the model's training base rate (:mod:`detectors.harm.classifier`).
 At 0.1 the English model, trained on tweets, still flagged 3 of 51 hobby-forum posts of the demo
@@ -52,6 +57,7 @@ from detectors.harm.classifier import (
     script_language,
     shipped_models_path,
 )
+from detectors.harm.counter_speech import DISCOUNT, is_counter_speech
 from detectors.harm.keywords import Hit, KeywordLibrary
 from detectors.harm.source_share import SourceShare
 from detectors.passes import CorpusPass
@@ -130,13 +136,17 @@ class HarmParams(BaseModel):
 class HarmDetector(Detector):
     """Adds ``harm.risks`` (JSON risk id -> score), ``harm.max_score`` and ``harm.top_risk`` over the
     TC260-003 risks, ``harm.flagged`` (max score at or over ``flag_threshold``), ``harm.terms``
-    (JSON list of matched term ids), ``harm.classifier`` (JSON model name -> probability, for the
-    model of the document's language), and ``hazard.candidate``, ``hazard.categories`` (JSON list)
-    and ``hazard.score`` for hazardous knowledge."""
+    (JSON list of matched term ids), ``harm.spans`` (JSON ``[[start, end, risk], ...]`` of every term
+    match, harm and hazard, never the text), ``harm.classifier`` (JSON model name -> probability, for the
+    model of the document's language), ``harm.counter_speech`` (the document condemns discrimination
+    and uses no listed term outside quotes: its classifier score and term weights count at
+    :data:`~detectors.harm.counter_speech.DISCOUNT`), and ``hazard.candidate``, ``hazard.categories``
+    (JSON list) and ``hazard.score`` for hazardous knowledge."""
 
     name = "harm"
     Params = HarmParams
     PATH_PARAMS = ("keyword_library", "classifier_models")
+    SPAN_FIELDS = ("harm.spans",)
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         super().__init__(params)
@@ -165,7 +175,9 @@ class HarmDetector(Detector):
             pa.field("harm.top_risk", pa.string()),
             pa.field("harm.flagged", pa.bool_()),
             pa.field("harm.terms", pa.string()),
+            pa.field("harm.spans", pa.string()),
             pa.field("harm.classifier", pa.string()),
+            pa.field("harm.counter_speech", pa.bool_()),
             pa.field("hazard.candidate", pa.bool_()),
             pa.field("hazard.categories", pa.string()),
             pa.field("hazard.score", pa.float64()),
@@ -202,12 +214,17 @@ class HarmDetector(Detector):
 
     def _annotate_one(self, library: KeywordLibrary, text: str, lang: str | None) -> dict[str, Any]:
         hits = library.match(text)
+        countered = is_counter_speech(
+            text, [(hit.start, hit.end) for hit in hits if not hit.risk.startswith(HAZARD_PREFIX)]
+        )
+        discount = DISCOUNT if countered else 1.0
         by_risk: dict[str, list[float]] = {}
         for hit in hits:
-            by_risk.setdefault(hit.risk, []).append(hit.weight)
+            weight = hit.weight if hit.risk.startswith(HAZARD_PREFIX) else hit.weight * discount
+            by_risk.setdefault(hit.risk, []).append(weight)
         classified = self.classify(text, lang)
-        if classified is not None and classified[1] >= self.params.classifier_floor:
-            by_risk.setdefault(classified[0].risk, []).append(classified[1])
+        if classified is not None and classified[1] * discount >= self.params.classifier_floor:
+            by_risk.setdefault(classified[0].risk, []).append(classified[1] * discount)
         harm = {
             risk: round(noisy_or(w), 4)
             for risk, w in sorted(by_risk.items())
@@ -224,7 +241,11 @@ class HarmDetector(Detector):
             "harm.top_risk": top[0],
             "harm.flagged": top[1] >= self.params.flag_threshold,
             "harm.terms": json.dumps(terms) if terms else None,
+            "harm.spans": json.dumps([[h.start, h.end, h.risk] for h in hits], separators=(",", ":"))
+            if hits
+            else None,
             "harm.classifier": json.dumps(scores, separators=(",", ":")) if scores else None,
+            "harm.counter_speech": countered,
             "hazard.candidate": bool(hazard_hits),
             "hazard.categories": json.dumps(categories) if categories else None,
             "hazard.score": hazard_score(text, hazard_hits) if hazard_hits else 0.0,

@@ -1,47 +1,73 @@
 """One Presidio analyser per process, built offline, and the pass that turns its results into
 non-overlapping entities.
 
-No model is ever downloaded. The NLP engine is Presidio's ``NoOpNlpEngine`` unless a spaCy
-pipeline with named-entity recognition is installed (or named by path), in which case that
-pipeline runs for its language and adds ``PERSON``. Pattern recognisers do not need an NLP
-model: the context enhancer reads characters, not lemmas.
+No model is ever downloaded. The NLP engine is configured explicitly (:class:`~detectors.pii.ner.
+NerNlpEngine`): each language with an installed NER model (:mod:`detectors.pii.ner`: a spaCy
+pipeline for English, LAC for Chinese) gets people, places, organisations, dates and
+nationalities from it; a language without one gets empty artifacts, and the pattern recognisers
+run alone. They do not need an NLP model: the context enhancer reads characters, not lemmas.
 
-A cheap prefilter (one combined pattern, :data:`PREFILTER`) decides which documents can hold a
-pattern entity at all; only those go through the full analyser, so clean prose costs one regex
-scan (with the standard library's ``re``, twice as fast as ``regex`` on this pattern). Every
-pattern recogniser needs at least one trigger the prefilter looks for.
+Two cheap prefilters keep the analyser off text that cannot hold what it looks for. One
+combined pattern (:data:`PREFILTER`) decides whether a pattern entity could be present (with the
+standard library's ``re``, twice as fast as ``regex`` on this pattern; every pattern recogniser
+needs at least one trigger it looks for). NER runs only on a document whose language has a model
+and, for English, that holds a capitalised word (:func:`ner_applies`). The document's language is
+the one the batch gives (``quality.lang``, else the record's ``lang``); without one, the script
+decides (:func:`analysis_language`). NER runs over the batch at once (``nlp.pipe``), and each
+text is then analysed with its precomputed artifacts.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import regex
-import spacy
 from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpEngine, NoOpNlpEngine, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
+from detectors.pii.addresses import CnAddressRecognizer, StreetAddressRecognizer
 from detectors.pii.context import WindowContextEnhancer
+from detectors.pii.ner import NER_ENTITIES, NerModel, NerNlpEngine
+from detectors.pii.people import (
+    AddressedNameRecognizer,
+    ChineseTitleRecognizer,
+    DateOfBirthRecognizer,
+    DatePatternRecognizer,
+    EnglishTitleRecognizer,
+)
 from detectors.pii.recognizers import NUMBER_TYPES, RECOGNIZERS, REGEX_FLAGS, SPECIFICITY, CnPlateRecognizer
 
 LANGUAGES = ("en", "zh")
-"""Analysis languages: ``zh`` for text mostly in Han characters, ``en`` for everything else.
-The pattern recognisers are the same in both; the language picks the NER pipeline."""
+"""Analysis languages: ``zh`` for Chinese text, ``en`` for everything else. The pattern
+recognisers are the same in both; the language picks the NER model."""
 
-NER_CANDIDATES: Mapping[str, tuple[str, ...]] = {
-    "en": ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm"),
-    "zh": ("zh_core_web_trf", "zh_core_web_lg", "zh_core_web_md", "zh_core_web_sm"),
-}
-"""spaCy packages used for ``PERSON`` when installed, best first."""
-
-NER_ENTITIES = ["PERSON"]
+CONTEXTUAL_RECOGNIZERS = (
+    StreetAddressRecognizer,
+    CnAddressRecognizer,
+    DateOfBirthRecognizer,
+    DatePatternRecognizer,
+    EnglishTitleRecognizer,
+    ChineseTitleRecognizer,
+    AddressedNameRecognizer,
+)
+"""Recognisers of what NER does not find by itself: addresses, dates of birth, dates, titles, and
+names after a title or greeting."""
+ENTITY_TYPES = (
+    *SPECIFICITY[:-1],
+    "STREET_ADDRESS",
+    "DATE_OF_BIRTH",
+    "PERSON",
+    "TITLE",
+    *sorted(set(NER_ENTITIES) - {"PERSON"}),
+)
+"""Every type the analyser reports, most specific first: the order that breaks ties between two
+claims on the same characters (a street address before the place inside it, a date of birth
+before a date)."""
 
 PREFILTER = re.compile(
     r"@"  # e-mail addresses, URLs with credentials
@@ -50,10 +76,16 @@ PREFILTER = re.compile(
     r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"  # IPv4
     r"|[0-9a-f]{1,4}:[0-9a-f]{0,4}:|::[0-9a-f]{1,4}"  # IPv6
     r"|(?-i:-----BEGIN|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|_live_|sk-|LTAI|eyJ)"
-    rf"|(?-i:[{CnPlateRecognizer.PROVINCES}][A-HJ-NP-Z])",  # licence plates
+    rf"|(?-i:[{CnPlateRecognizer.PROVINCES}][A-HJ-NP-Z])"  # licence plates
+    r"|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d\s?年"  # dates (and so dates of birth)
+    r"|\d{1,6}[A-Za-z]?\s(?-i:[A-Z][a-z])|\d\s?[号座]|\bbox\s\d"  # addresses: 12 Oak Lane, 88号, B座, Box 7
+    r"|born|birth|\bd\.?o\.?b\b|出生|生日"  # dates of birth written out
+    r"|(?-i:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Lady|Lord)\b)|先生|女士|小姐|老师|医生"  # titles
+    r"|\b(?:dear|hi|hello|hey|thanks|thank\syou|congrats|welcome)\b|\b(?:regards|sincerely|cheers|best|signed|love),",
     re.IGNORECASE | re.ASCII,
 )
 _HAN = regex.compile(r"\p{Han}")
+_CAPITALISED = regex.compile(r"\b\p{Lu}\p{Ll}")
 _CONTINUES_BEFORE = regex.compile(r"(?:[A-Za-z0-9]|[0-9][ .-]|(?<![A-Za-z0-9])[A-Z0-9]{4} [A-Z0-9]{4} )$")
 _CONTINUES_AFTER = regex.compile(r"^(?:[A-Za-z0-9]|[ .-][0-9])")
 _LATIN = regex.compile(r"[A-Za-z]")
@@ -79,53 +111,18 @@ def needs_analysis(text: str) -> bool:
     return PREFILTER.search(text) is not None
 
 
-def resolve_ner_models(requested: Mapping[str, str] | None) -> dict[str, str]:
-    """The NER pipeline for each language: the ones asked for, or else the installed packages.
-
-    A requested name must be an installed package or an existing folder; nothing is downloaded.
-    """
-    if requested is None:
-        found = {}
-        for language, names in NER_CANDIDATES.items():
-            installed = [name for name in names if importlib.util.find_spec(name) is not None]
-            if installed:
-                found[language] = installed[0]
-        return found
-    for language, model in requested.items():
-        if language not in LANGUAGES:
-            raise ValueError(f"ner_models: language {language!r} is not one of {', '.join(LANGUAGES)}")
-        if not (Path(model).is_dir() or spacy.util.is_package(model)):
-            raise ValueError(
-                f"ner_models: {model!r} for {language!r} is neither an installed spaCy package nor a folder; "
-                "install it (pip install <package>) or remove it to run without NER"
-            )
-    return dict(requested)
+def ner_language(text: str, language: str | None) -> str:
+    """The language whose NER model a text gets: ``zh`` or ``en`` as the document's language says,
+    another code as given (it has no model), or the script's choice when the language is unknown."""
+    return language if language else analysis_language(text)
 
 
-class InstalledSpacyNlpEngine(SpacyNlpEngine):
-    """spaCy NER where a pipeline is installed, a blank tokeniser elsewhere; never downloads."""
-
-    def load(self) -> None:
-        self.nlp = {
-            model["lang_code"]: spacy.load(model["model_name"])
-            if model["model_name"]
-            else spacy.blank(model["lang_code"])
-            for model in self.models
-        }
-
-
-def _nlp_engine(ner_models: Mapping[str, str]) -> NlpEngine:
-    if not ner_models:
-        return NoOpNlpEngine(models=[{"lang_code": language, "model_name": "none"} for language in LANGUAGES])
-    return InstalledSpacyNlpEngine(
-        models=[
-            {"lang_code": language, "model_name": ner_models.get(language, "")} for language in LANGUAGES
-        ],
-        ner_model_configuration=NerModelConfiguration(
-            model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
-            labels_to_ignore=[],
-        ),
-    )
+def ner_applies(text: str, language: str, models: dict[str, NerModel]) -> bool:
+    """Whether NER runs: the language has a model and, for English, the text has a capitalised
+    word (lower-case text holds no name the models find)."""
+    if language not in models:
+        return False
+    return language != "en" or _CAPITALISED.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,8 @@ class Analysis:
     """A loaded analyser and what it was built with."""
 
     engine: AnalyzerEngine
-    ner_models: dict[str, str]
+    nlp_engine: NerNlpEngine
+    ner_models: dict[str, NerModel]
 
     def recognizers(self) -> list[dict[str, Any]]:
         """Name, entities and languages of every recogniser that runs, for the run record."""
@@ -150,25 +148,26 @@ class Analysis:
 @cache
 def load_analysis(ner_models: tuple[tuple[str, str], ...]) -> Analysis:
     """Build the analyser once per process (workers build theirs on first use)."""
-    models = dict(ner_models)
+    models = {language: NerModel(language, name) for language, name in ner_models}
     registry = RecognizerRegistry(supported_languages=list(LANGUAGES), global_regex_flags=REGEX_FLAGS)
     for language in LANGUAGES:
-        for recognizer_class in RECOGNIZERS:
+        for recognizer_class in (*RECOGNIZERS, *CONTEXTUAL_RECOGNIZERS):
             recognizer = recognizer_class(supported_language=language)
             if isinstance(recognizer, PatternRecognizer):
                 recognizer.global_regex_flags = recognizer.regex_flags
             registry.add_recognizer(recognizer)
         if language in models:
-            registry.add_recognizer(
-                SpacyRecognizer(supported_language=language, supported_entities=NER_ENTITIES)
-            )
+            ner = SpacyRecognizer(supported_language=language, supported_entities=NER_ENTITIES)
+            registry.add_recognizer(ner)
+    nlp_engine = NerNlpEngine(models, LANGUAGES)
+    nlp_engine.load()
     engine = AnalyzerEngine(
         registry=registry,
-        nlp_engine=_nlp_engine(models),
+        nlp_engine=nlp_engine,
         supported_languages=list(LANGUAGES),
         context_aware_enhancer=WindowContextEnhancer(),
     )
-    return Analysis(engine, models)
+    return Analysis(engine, nlp_engine, models)
 
 
 def stands_alone(text: str, result: RecognizerResult) -> bool:
@@ -182,11 +181,19 @@ def stands_alone(text: str, result: RecognizerResult) -> bool:
 
 
 def resolve_overlaps(results: list[RecognizerResult]) -> list[PiiEntity]:
-    """Keep the best claim on every character: higher score, then longer, then more specific."""
-    rank = {entity: index for index, entity in enumerate(SPECIFICITY)}
+    """Keep the best claim on every character: a validated pattern before a model's guess (a phone
+    number before the "date" NER sees in its digits, a street address before the person its street
+    is named after), then higher score, then longer, then more specific."""
+    rank = {entity: index for index, entity in enumerate(ENTITY_TYPES)}
     ordered = sorted(
         results,
-        key=lambda r: (-r.score, -(r.end - r.start), rank.get(r.entity_type, len(rank)), r.start),
+        key=lambda r: (
+            r.entity_type in NER_ENTITIES,
+            -r.score,
+            -(r.end - r.start),
+            rank.get(r.entity_type, len(rank)),
+            r.start,
+        ),
     )
     kept: list[PiiEntity] = []
     for result in ordered:
@@ -195,27 +202,46 @@ def resolve_overlaps(results: list[RecognizerResult]) -> list[PiiEntity]:
     return sorted(kept)
 
 
-def find_entities(
+def find_batch(
     analysis: Analysis,
-    text: str,
+    texts: Sequence[str],
+    languages: Sequence[str | None],
     *,
     score_threshold: float,
     entities: list[str] | None,
     prefilter: bool,
-) -> list[PiiEntity]:
-    """Every personal-information entity in ``text``, non-overlapping and in text order."""
-    wanted = entities
-    if prefilter and not needs_analysis(text):
-        wanted = [e for e in (entities or NER_ENTITIES) if e in NER_ENTITIES]
-        if not (wanted and analysis.ner_models):
-            return []
-    language = analysis_language(text)
-    if wanted is not None and language not in analysis.ner_models and set(wanted) <= set(NER_ENTITIES):
-        return []
-    results = analysis.engine.analyze(
-        text=text,
-        language=language,
-        entities=wanted,
-        score_threshold=score_threshold,
-    )
-    return resolve_overlaps([result for result in results if stands_alone(text, result)])
+) -> list[list[PiiEntity]]:
+    """Every entity of each text, non-overlapping and in text order; ``languages`` are the
+    documents' own (None where unknown). NER runs per language over all its texts at once."""
+    found: list[list[PiiEntity]] = [[] for _ in texts]
+    wants_ner = entities is None or bool(set(entities) & set(NER_ENTITIES))
+    plans = [ner_language(text, language) for text, language in zip(texts, languages, strict=True)]
+    tagged: set[int] = set()
+
+    def analyse(index: int, artifacts: NlpArtifacts | None) -> None:
+        text, language = texts[index], plans[index]
+        language = language if language in LANGUAGES else analysis_language(text)
+        results = analysis.engine.analyze(
+            text=text,
+            language=language,
+            entities=entities,
+            score_threshold=score_threshold,
+            nlp_artifacts=artifacts or analysis.nlp_engine.empty_artifacts(language),
+        )
+        found[index] = resolve_overlaps([result for result in results if stands_alone(text, result)])
+
+    for language in analysis.ner_models:
+        chosen = [
+            i
+            for i, text in enumerate(texts)
+            if wants_ner and plans[i] == language and ner_applies(text, language, analysis.ner_models)
+        ]
+        tagged.update(chosen)
+        for index, artifacts in zip(
+            chosen, analysis.nlp_engine.artifacts([texts[i] for i in chosen], language), strict=True
+        ):
+            analyse(index, artifacts)  # one document's artifacts at a time: the batch's are never all held
+    for index, text in enumerate(texts):
+        if index not in tagged and (not prefilter or needs_analysis(text)):
+            analyse(index, None)
+    return found

@@ -1,9 +1,12 @@
 """The Presidio recognisers the ``pii`` detector runs, each validating what its pattern finds.
 
-Presidio's own recognisers are used where they exist (credit cards with Luhn, IBAN with the
-mod-97 checksum, IP addresses through :mod:`ipaddress`, phone numbers through libphonenumber,
-US SSN with its invalid-group rules). The rest are Presidio ``PatternRecognizer`` subclasses with
-a validation step of their own: Chinese resident ID (GB 11643 check digit and birth date),
+Presidio's own recognisers are used where they exist (credit cards, IBAN with the mod-97
+checksum, IP addresses through :mod:`ipaddress`, phone numbers through libphonenumber, US SSN
+with its invalid-group rules), each with stricter checks of its own: cards of 12 to 19 digits
+must pass Luhn and fit an issuer's range and length, and phone numbers must have the length of
+a number of their country and not be a date, an ISBN or a plain decimal number. The rest are
+Presidio ``PatternRecognizer`` subclasses with a validation step of their own: Chinese resident
+ID (GB 11643 check digit and birth date),
 mainland mobile numbers (libphonenumber), UnionPay bank cards (Luhn), Unified Social Credit Codes
 (GB 32100 check character), passports, licence plates, URLs carrying credentials and secrets.
 
@@ -33,7 +36,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from detectors.pii.checksums import cn_resident_id_valid, uscc_valid
+from detectors.pii.checksums import card_issuer, cn_resident_id_valid, isbn_valid, uscc_valid
 
 REGEX_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE | regex.ASCII
 """Flags for every pattern: case-insensitive unless a pattern says ``(?-i:...)``, ASCII word
@@ -48,13 +51,33 @@ NUMBER_NEGATIVE_CONTEXT = [
 ]  # fmt: skip
 """Words near a number that say it is not a personal identifier."""
 
-_DATE = regex.compile(r"(?:19|20)\d\d([-./]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])")
-"""A calendar date, written with one separator or none (``2003-03-08``, ``20030308``)."""
+_DATE = regex.compile(
+    r"(?<!\d)(?:(?:19|20)\d\d([-./])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
+    r"|(?:0?[1-9]|[12]\d|3[01])([-./])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)?\d\d)(?!\d)"
+    r"|^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+)
+"""A calendar date: year first (``2003-03-08``, ``20030308`` at the start), or day and month
+first in either order (``08.03.2003``, ``03/08/2003``, ``8-3-03``)."""
 
-_PHONE_CANDIDATE = regex.compile(r"\+?\(?\d(?:[\d \t().\-/]{5,}\d)")
-"""Where a phone number could be: seven or more characters of digits and separators."""
+_YEAR_RANGE = regex.compile(r"(?:1[6-9]|20)\d\d\s?[-/]\s?(?:1[6-9]|20)\d\d")
+"""Two years (``1990-1995``, ``2019/2020``): a span of time, not a number to call."""
 
-PHONE_REGIONS = ("US", "GB", "CA", "AU", "IN", "DE", "FR", "JP", "KR", "HK", "TW", "SG", "CN")
+_PHONE_CANDIDATE = regex.compile(
+    r"\+?\(?\d(?:[\d \t().\-/]{5,}\d)(?:[ \t]{0,2}(?:x|ext\.?|extn\.?|extension|\#)[ \t]{0,2}\d{1,6})?",
+    regex.IGNORECASE,
+)
+"""Where a phone number could be: seven or more characters of digits and separators, and an
+extension (``x123``, ``ext. 45``)."""
+
+_GROUPS = regex.compile(r"\d+")
+_FULLWIDTH_BRACKETS = str.maketrans("（）", "()")
+_CARD_LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4), (4, 4, 4, 4), (4, 4, 4, 4, 3)})
+"""Digit groups of printed card numbers (Amex, Diners, the rest): never how a phone is written."""
+_ISBN_TOKEN = regex.compile(r"[\dXx]+(?:-[\dXx]+)*")
+
+PHONE_REGIONS = (
+    "US", "GB", "CA", "AU", "IN", "DE", "FR", "IT", "ES", "NL", "BR", "JP", "KR", "HK", "TW", "SG", "CN",
+)  # fmt: skip
 
 
 class ContextWords:
@@ -93,57 +116,155 @@ class OfflineEmailRecognizer(ContextWords, EmailRecognizer):
         return bool(_OFFLINE_SUFFIXES(domain).suffix) and not pattern_text.startswith(".")
 
 
-class WordContextPhoneRecognizer(ContextWords, PhoneRecognizer):
-    """Presidio's libphonenumber recogniser over the regions most corpora come from.
+def _phone_shape(shown: str) -> str | None:
+    """Why a phone-number match is something else (a date, a hexadecimal code, a decimal or
+    grouped number, a card number in its printed groups), or None."""
+    groups = _GROUPS.findall(shown)
+    if _DATE.search(shown) or _YEAR_RANGE.fullmatch(shown) or any(_DATE.fullmatch(g) for g in groups):
+        return "date"  # 2003-03-08, 1990-1995, the build stamp of 0.8-20031228
+    if shown[:2].lower() == "0x":
+        return "hex"
+    separators = set(regex.sub(r"[\d\s]", "", shown)) or set(" " if len(groups) > 1 else "")
+    if separators == {"."} and len(groups) == 2:
+        return "decimal"
+    if separators == {"."} and min(len(g) for g in groups) == 1:
+        return "version"  # 2026.11.0, 1.2.3.4567: no numbering plan writes a one-digit dotted group
+    if not shown.startswith("+") and tuple(len(g) for g in groups) in _CARD_LAYOUTS:
+        return "card"
+    thousands = len(groups) > 1 and len(groups[0]) <= 3 and not groups[0].startswith("0")
+    if thousands and separators <= {".", " ", ","} and all(len(g) == 3 for g in groups[1:]):
+        return "thousands"  # 1.234.567, 12 345 678
+    return None
 
-    A number libphonenumber accepts as valid for its region is evidence enough on its own, so
-    the base score sits at the default threshold instead of Presidio's 0.4.
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop an opening or closing bracket the number does not close or open (``(+44 20 ...)``
+    in running text), and what follows a spaced dash (``718-622-0221 - 24 hours``)."""
+    dash = text.find(" - ", start, end)
+    if dash > start and sum(ch.isdigit() for ch in text[start:dash]) >= WordContextPhoneRecognizer.MIN_DIGITS:
+        end = dash
+    shown = text[start:end].translate(_FULLWIDTH_BRACKETS)
+    if shown.startswith("(") and shown.count("(") > shown.count(")"):
+        start += 1
+        while text[start] in " \t":
+            start += 1
+    shown = text[start:end].translate(_FULLWIDTH_BRACKETS)
+    if shown.endswith(")") and shown.count(")") > shown.count("("):
+        end -= 1
+    return start, end
+
+
+class WordContextPhoneRecognizer(ContextWords, PhoneRecognizer):
+    """libphonenumber's matches over the regions most corpora come from, scored by how much of
+    a phone number they show.
+
+    libphonenumber matches possible numbers (the length of a number of their country), with
+    their extension (``x123``, ``ext. 45``). A valid number (an assigned range) written with a
+    ``+``, brackets or separators counts on its own; so does an unassigned one written the way
+    phone numbers are (an international prefix, ``(555) 123-4567``, ``555.123.4567``): corpora and
+    fiction are full of them. A bare run of digits needs a context word, and a number that is
+    a date, an ISBN, a decimal or a grouped count is dropped.
     """
 
     SCORE = 0.5
+    BARE_SCORE = 0.3
+    LOOSE_SCORE = 0.3
     MIN_DIGITS = 7
     MAX_DIGITS = 15  # E.164
-    BARE_SCORE = 0.3
     WINDOW_MARGIN = 3
-    negative_context: ClassVar[list[str]] = [*NUMBER_NEGATIVE_CONTEXT, "ssn", "social security", "社会安全"]
+    negative_context: ClassVar[list[str]] = [
+        *NUMBER_NEGATIVE_CONTEXT, "ssn", "social security", "社会安全", "reference", "ref", "case id",
+        "case number", "ticket", "confirmation", "booking", "account", "transaction", "receipt", "sku",
+        "part number", "patent", "issn", "doi", "card", "visa", "mastercard", "amex", "卡号", "信用卡",
+        "银行卡",
+    ]  # fmt: skip
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(
             context=[*PhoneRecognizer.CONTEXT, "tel", "fax", "电话", "手机", "联系", "致电", "传真"],
             supported_language=supported_language,
             supported_regions=PHONE_REGIONS,
+            leniency=phonenumbers.Leniency.POSSIBLE,
         )
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        """libphonenumber's matches, less what only looks like a phone number.
-
-        Kept: 7 to 15 digits (shorter local numbers are valid somewhere but look like counts and
-        postcodes everywhere; none has more than 15) that do not hold a date (``2003-03-08``,
-        build stamps like ``2003041108``). A bare run of digits, with no ``+`` or separators,
-        needs a context word.
+        """The longest match at each place, scored as the class docstring says.
 
         libphonenumber scans the whole text once per region; it is given only short windows
         around runs of digits instead, which finds the same numbers in a fraction of the time.
         """
-        results = []
+        found: dict[tuple[int, int], RecognizerResult] = {}
         for candidate in _PHONE_CANDIDATE.finditer(text):
-            start = max(0, candidate.start() - self.WINDOW_MARGIN)
-            window = text[start : candidate.end() + self.WINDOW_MARGIN]
-            for result in super().analyze(window, entities, nlp_artifacts):
-                shown = window[result.start : result.end]
-                digits = "".join(ch for ch in shown if ch.isdigit())
-                if not self.MIN_DIGITS <= len(digits) <= self.MAX_DIGITS or _DATE.search(shown):
-                    continue
-                if shown.isdigit() and _DATE.match(digits):
-                    continue
-                if shown.isdigit():
-                    result.score = self.BARE_SCORE
-                result.start += start
-                result.end += start
-                results.append(result)
-        return results
+            offset = max(0, candidate.start() - self.WINDOW_MARGIN)
+            window = text[offset : candidate.end() + self.WINDOW_MARGIN]
+            for region in self.supported_regions:
+                for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=self.leniency):
+                    start, end = _trim(text, offset + match.start, offset + match.end)
+                    score = self._score(text, start, end, match.number)
+                    known = found.get((start, end))
+                    if score is None or (known is not None and known.score >= score):
+                        continue
+                    result = self._get_recognizer_result(match, text, region, nlp_artifacts)
+                    result.start, result.end, result.score = start, end, score
+                    found[start, end] = result
+        spans = sorted(found, key=lambda span: (span[0], -span[1]))
+        return [
+            found[span]
+            for span in spans
+            if not any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans)
+        ]
+
+    def _score(self, text: str, start: int, end: int, number: phonenumbers.PhoneNumber) -> float | None:
+        shown = text[start:end]
+        extension = number.extension or ""
+        written = shown[: len(shown) - len(extension)] if extension else shown
+        digits = sum(ch.isdigit() for ch in written)
+        if not self.MIN_DIGITS <= digits <= self.MAX_DIGITS or _phone_shape(written):
+            return None
+        if _is_isbn(text, start, end) or text[start - 1 : start] in ("/", "\\", "=", "_"):
+            return None  # an ISBN, or part of a path, URL or identifier
+        if _joined_to_code(text, start, end):
+            return None  # the digits of a code such as NW-DL-2024-0117 or INV-20240117-03
+        if written.isdigit():
+            return self.BARE_SCORE
+        if phonenumbers.is_valid_number(number) or _written_as_phone(written):
+            return self.SCORE
+        return self.LOOSE_SCORE
+
+
+def _joined_to_code(text: str, start: int, end: int) -> bool:
+    """Whether the match is hyphenated to letters on either side (``NW-DL-2024-0117``, ``2024-0117-B``):
+    a contract, order or part code, which a phone number never is."""
+    before = regex.search(r"[^\W\d_]-$", text[max(0, start - 2) : start])
+    after = regex.match(r"-[^\W\d_]", text[end : end + 2])
+    return bool(before or after)
+
+
+def _written_as_phone(written: str) -> bool:
+    """An international prefix, a bracketed area code, or the North American 3-3-4 layout."""
+    return bool(
+        regex.match(r"(?:\+|00)[1-9]", written)
+        or regex.search(r"\(\d{1,5}\)", written)
+        or regex.fullmatch(r"(?:1[ .-])?\d{3}([ .-])\d{3}\1\d{4}", written)
+    )
+
+
+def _is_isbn(text: str, start: int, end: int) -> bool:
+    """Whether the match lies in a valid ISBN written in its hyphenated groups, ending with the
+    one-character check group (the run of digits, ``X`` and hyphens around it), or in a valid
+    ISBN-13."""
+    left = start
+    while left > 0 and (text[left - 1].isdigit() or text[left - 1] in "-Xx"):
+        left -= 1
+    token = _ISBN_TOKEN.match(text, left)
+    value = token.group() if token else text[start:end]
+    value = value.rstrip("-")
+    if not isbn_valid(value):
+        return False
+    _, hyphen, check = value.rpartition("-")
+    return (bool(hyphen) and len(check) == 1) or len(value) == 13
 
 
 class CnMobileRecognizer(ContextWords, PatternRecognizer):
@@ -193,21 +314,25 @@ class CnMobileRecognizer(ContextWords, PatternRecognizer):
 
 
 class BoundedCreditCardRecognizer(ContextWords, CreditCardRecognizer):
-    """Presidio's Luhn-checked card recogniser with ASCII boundaries instead of ``\\b``."""
+    """Card numbers of 12 to 19 digits, compact or in groups with one separator (4-4-4-4,
+    Amex 4-6-5, Diners 4-6-4, 4-4-4-4-3), kept when they pass Luhn and fit the range and length
+    of an issuer (:func:`detectors.pii.checksums.card_issuer`). ASCII boundaries, not ``\\b``."""
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(
             patterns=[
                 Pattern(
                     "card",
-                    r"(?<![\w-])(?!1\d{12}(?!\d))(?:4\d{3}|5[0-5]\d{2}|2[2-7]\d{2}|6\d{3}|3\d{3})"
-                    r"[- ]?\d{3,4}[- ]?\d{3,4}[- ]?\d{3,5}(?![\w-])",
+                    r"(?<![\w-])\d{4}(?:(?P<sep>[- ])\d{2,6}(?:(?P=sep)\d{2,6}){0,3}|\d{8,15})(?![\w-])",
                     0.3,
                 )
             ],
             context=[*CreditCardRecognizer.CONTEXT, "信用卡", "卡号", "银行卡"],
             supported_language=supported_language,
         )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return card_issuer(pattern_text.replace(" ", "").replace("-", "")) is not None
 
 
 class CnBankCardRecognizer(ContextWords, CreditCardRecognizer):

@@ -28,13 +28,14 @@ def bundled_model_path() -> Path:
 
 
 @cache
-def _load(path: str) -> Any:
-    """One model per process: workers load it on first use, not at pickling time."""
+def load_model(path: str) -> Any:
+    """One fastText model per process and path: workers load it on first use, not at pickling time."""
     return fasttext.load_model(path)
 
 
 @cache
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """The model file's SHA-256, for the run record: which model actually ran."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -46,10 +47,12 @@ class LanguageParams(BaseModel):
 
 
 class LanguageDetector(Detector):
-    """Adds ``quality.lang`` (ISO 639 code), ``quality.lang_score`` and ``quality.chars``.
+    """Adds ``quality.lang`` (ISO 639 code), ``quality.lang_score``, ``quality.chars`` and ``quality.words``.
 
     ``quality.chars`` counts non-whitespace characters, so the policy can tell empty text from
-    text whose language is unknown. Scores are rounded to 4 decimals so that they print and
+    text whose language is unknown; ``quality.words`` counts whitespace-separated words, from the
+    same split (a Chinese or Japanese text without spaces is a few long words). The datasheet sums
+    both per source for what each rule removed. Scores are rounded to 4 decimals so that they print and
     compare identically on every engine.
     """
 
@@ -62,24 +65,29 @@ class LanguageDetector(Detector):
             pa.field("quality.lang", pa.string()),
             pa.field("quality.lang_score", pa.float64()),
             pa.field("quality.chars", pa.int64()),
+            pa.field("quality.words", pa.int64()),
         ]
 
     def _model_path(self) -> str:
         return self.params.model_path or str(bundled_model_path())
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
-        model = _load(self._model_path())
+        model = load_model(self._model_path())
         langs: list[str | None] = []
         scores: list[float | None] = []
         chars: list[int | None] = []
+        words: list[int | None] = []
         for text in batch.column("text").to_pylist():
             if text is None:
                 langs.append(None)
                 scores.append(None)
                 chars.append(None)
+                words.append(None)
                 continue
             line = " ".join(text[: self.params.max_chars].split())
-            chars.append(sum(len(word) for word in text.split()))
+            split = text.split()
+            chars.append(sum(len(word) for word in split))
+            words.append(len(split))
             if not line:
                 langs.append(None)
                 scores.append(None)
@@ -87,8 +95,13 @@ class LanguageDetector(Detector):
             labels, probs = model.predict(line, k=1)
             langs.append(labels[0].removeprefix(_LABEL_PREFIX) if labels else None)
             scores.append(round(min(float(probs[0]), 1.0), 4) if probs else None)
-        return [pa.array(langs, pa.string()), pa.array(scores, pa.float64()), pa.array(chars, pa.int64())]
+        return [
+            pa.array(langs, pa.string()),
+            pa.array(scores, pa.float64()),
+            pa.array(chars, pa.int64()),
+            pa.array(words, pa.int64()),
+        ]
 
     def describe(self) -> dict[str, Any]:
         path = self._model_path()
-        return {**super().describe(), "model": Path(path).name, "model_sha256": _file_sha256(path)}
+        return {**super().describe(), "model": Path(path).name, "model_sha256": file_sha256(path)}

@@ -8,6 +8,7 @@ from detectors import Detector
 from pipeline.annotate.detectors import map_fields
 from pipeline.decide.policy import REDACTIONS_SUFFIX, CompiledPolicy
 from pipeline.passes import PlannedPasses
+from pipeline.read.optout import OPTOUT
 from pipeline.read.unique_ids import DUPLICATE_ID, READ_SCHEMA
 from pipeline.tables import extend_schema
 from schemas.config import DEFAULT_POLICY, LoadedConfig
@@ -25,15 +26,23 @@ def evidence_columns(detectors: list[Detector], fields: list[pa.Field]) -> list[
 
     Signatures and band lists are working data, not evidence, and stay out of the ledger; so are
     redaction lists, whose spans the detector records already and whose pseudonyms are keyed hashes
-    of personal values.
+    of personal values. Short lists of names or numbers (the turn roles of a finding) are evidence.
     """
     working = {name for detector in detectors for name in detector.WORKING_FIELDS}
     return [
         f.name
         for f in fields
         if f.name not in working
-        and not (pa.types.is_binary(f.type) or pa.types.is_list(f.type) or f.name.endswith(REDACTIONS_SUFFIX))
+        and not (pa.types.is_binary(f.type) or _opaque_list(f.type) or f.name.endswith(REDACTIONS_SUFFIX))
     ]
+
+
+def _opaque_list(data_type: pa.DataType) -> bool:
+    """A list whose values are not strings or integers, which evidence JSON does not show."""
+    if not pa.types.is_list(data_type):
+        return False
+    values = data_type.value_type
+    return not (pa.types.is_string(values) or pa.types.is_integer(values))
 
 
 def split_rules(
@@ -72,6 +81,6 @@ def compile_policy(
         policy, left_out = split_rules(policy, schema.names, types)
     compiled = CompiledPolicy(
         policy, schema.names, source=str(config.policy_path),
-        evidence_columns=[DUPLICATE_ID.name, *evidence_columns(detectors, fields)], types=types,
+        evidence_columns=[DUPLICATE_ID.name, OPTOUT.name, *evidence_columns(detectors, fields)], types=types,
     )  # fmt: skip
     return compiled, left_out

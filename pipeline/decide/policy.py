@@ -32,6 +32,7 @@ _COMPARE = {
     ast.GtE: pc.greater_equal,
 }
 _NULL_NAMES = {"None", "null"}
+LIST_OF = "list of "
 DECISION_FIELDS = [
     pa.field("action", pa.string()),
     pa.field("rule_id", pa.string()),
@@ -52,9 +53,27 @@ def _column_name(node: ast.expr) -> str | None:
     return None
 
 
+def referenced_columns(when: str) -> list[str]:
+    """The columns a rule expression reads, sorted; ``None`` and ``null`` are values, not columns.
+
+    Reports name what a rule filters on by these (``dedup.exact_dup_of`` is a dedup rule), since
+    rule ids are the policy author's own."""
+    tree = parse_expression(when)
+    inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names = {
+        _column_name(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name | ast.Attribute) and id(node) not in inner
+    }
+    return sorted(name for name in names if name is not None and name not in _NULL_NAMES)
+
+
 def kind_of(data_type: pa.DataType) -> str:
-    """What a rule can do with a column: compare it as a ``string``, ``number`` or ``bool``, or only
-    test it against None (``other``: timestamps, lists, binary)."""
+    """What a rule can do with a column: compare it as a ``string``, ``number`` or ``bool``, look a
+    value up in it (``list of string``: ``'user' in pii.roles``), or only test it against None
+    (``other``: timestamps, binary, other lists)."""
+    if pa.types.is_list(data_type) and kind_of(data_type.value_type) in ("string", "number"):
+        return f"{LIST_OF}{kind_of(data_type.value_type)}"
     if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
         return "string"
     if pa.types.is_boolean(data_type):
@@ -200,6 +219,8 @@ class _Compiler:
             return lambda table: pc.is_valid(left(table)) if negate else pc.is_null(left(table))
         right = self.compile(right_node)
         self._check_compare(left_node, op, right_node)
+        if isinstance(op, ast.In | ast.NotIn) and not isinstance(right_node, ast.List | ast.Tuple):
+            return self._contains(left_node, right, isinstance(op, ast.NotIn))
         if isinstance(op, ast.In | ast.NotIn):
             invert = isinstance(op, ast.NotIn)
 
@@ -214,9 +235,34 @@ class _Compiler:
         function = _COMPARE[type(op)]
         return lambda table: function(left(table), right(table))
 
+    def _contains(self, left_node: ast.expr, right: Evaluator, invert: bool) -> Evaluator:
+        """``'user' in pii.roles``: whether each row's list holds the value (null for a null list)."""
+        if not isinstance(left_node, ast.Constant):
+            raise self.fail(
+                f"only a literal value can be looked up in a list column, not {_shown(left_node)}"
+            )
+        value = left_node.value
+
+        def contains(table: pa.Table) -> Any:
+            lists = right(table)
+            lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+            values = pc.list_flatten(lists)
+            matches = pc.equal(values, pa.scalar(value, values.type))
+            holding = pc.filter(pc.list_parent_indices(lists), matches)
+            found = pc.is_in(pa.array(range(len(lists)), pa.int64()), value_set=holding.cast(pa.int64()))
+            found = pc.if_else(pc.is_null(lists), pa.scalar(None, pa.bool_()), found)
+            return pc.invert(found) if invert else found
+
+        return contains
+
     def _check_compare(self, left_node: ast.expr, op: ast.cmpop, right_node: ast.expr) -> None:
         left, right = self.kind(left_node), self.kind(right_node)
         if left is None or right is None:  # column types unknown (a policy compiled without them)
+            return
+        if isinstance(op, ast.In | ast.NotIn) and right.startswith(LIST_OF):
+            if left != right.removeprefix(LIST_OF):
+                element = right.removeprefix(LIST_OF)
+                raise self.fail(f"{_shown(right_node)} is a {right}; look up a {element} in it")
             return
         if isinstance(op, ast.In | ast.NotIn):
             if right != "list":
@@ -228,7 +274,7 @@ class _Compiler:
                     f"{_shown(left_node)} is a {left}; its list holds {', '.join(wrong) or left} values"
                 )
             return
-        if "other" in (left, right) or "list" in (left, right) or left != right:
+        if "other" in (left, right) or "list" in (left, right) or left != right or left.startswith(LIST_OF):
             raise self.fail(
                 f"compares {_shown(left_node)} ({left}) with {_shown(right_node)} ({right}); "
                 "both sides must be strings, numbers or booleans alike"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.decide.chat import redact_conversation
 from pipeline.decide.policy import DECISION_FIELDS, REDACTIONS_SUFFIX, CompiledPolicy, apply_redactions
 from pipeline.layout import DEST_QUARANTINE, DEST_SHARDS
 from pipeline.read.scrub import NO_SCRUBBER, Scrubber
@@ -54,15 +55,23 @@ class DecideStage:
         redaction_columns = [
             table.column(name).to_pylist() for name in table.column_names if name.endswith(REDACTIONS_SUFFIX)
         ]
+        turns = table.column("turns").to_pylist()
         for i, action in enumerate(decision["action"]):
-            if action == Action.REDACT.value:
-                texts[i] = apply_redactions(texts[i], [column[i] for column in redaction_columns])
+            if action != Action.REDACT.value:
+                continue
+            spans = [column[i] for column in redaction_columns]
+            if turns[i] is not None:  # a conversation keeps its turns
+                texts[i], turns[i] = redact_conversation(texts[i], turns[i], spans)
+            else:
+                texts[i] = apply_redactions(texts[i], spans)
         destinations = [_DEST_OF_ACTION.get(action) for action in decision["action"]]
         sizes = [
             len(text.encode("utf-8")) if dest is not None else 0
             for text, dest in zip(texts, destinations, strict=True)
         ]
         table = table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts, pa.string()))
+        turns_type = table.schema.field("turns").type
+        table = table.set_column(table.schema.get_field_index("turns"), "turns", pa.array(turns, turns_type))
         for field in DECISION_FIELDS:
             table = table.append_column(field, pa.array(decision[field.name], field.type))
         units = pc.shift_right(table.column("ordinal"), RECORD_BITS)

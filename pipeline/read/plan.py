@@ -29,12 +29,14 @@ from fsspec.core import url_to_fs
 
 from pipeline.read.reader import detect_format
 from pipeline.read.readers import is_compressed
+from pipeline.read.readers.chat import conversation_unit
 from pipeline.read.readers.text import list_text_files
 from pipeline.read.scrub import NO_SCRUBBER, Scrubber
 from pipeline.read.split import Cut, LineCuts, pack, slices
 from pipeline.read.storage import LOCAL, iter_chunks, protocol_of, public_options, unit_filesystem
 from pipeline.read.units import ReadTask, ReadUnit
 from schemas.config import LoadedConfig, redact_url
+from schemas.document import conversation_shard_schema
 from schemas.loading import ConfigError
 
 _GLOB_CHARS = "*?["
@@ -151,13 +153,23 @@ def _expand(config: LoadedConfig, index: int, entry: str) -> list[_Found]:
 
 
 def _format(config: LoadedConfig, index: int, declared: str, found: _Found) -> str:
-    if declared != "auto":
+    if declared not in ("auto", "chat"):  # chat: conversations in a JSONL or Parquet file
         return declared
     path = Path(found.path)
     if found.is_dir is None and not path.exists() and not path.suffix:
         return "text"  # a missing name without a suffix is most likely a missing folder
     try:
         return detect_format(found.path, found.is_dir)
+    except ValueError as exc:
+        raise ConfigError(f"{config.path}: inputs[{index}].format: {exc}") from None
+
+
+def _conversations(
+    config: LoadedConfig, index: int, unit: ReadUnit, declared: bool, options: tuple[dict[str, Any], ...]
+) -> ReadUnit:
+    """The unit read as conversations when it holds them (its first record says which family)."""
+    try:
+        return conversation_unit(unit, declared, unit_filesystem(unit, options))
     except ValueError as exc:
         raise ConfigError(f"{config.path}: inputs[{index}].format: {exc}") from None
 
@@ -186,6 +198,7 @@ def plan_inputs(config: LoadedConfig, scrubber: Scrubber = NO_SCRUBBER) -> Plann
     repeated: list[dict[str, str]] = []
     withheld: set[int] = set()
     first: dict[str, str] = {}
+    storage_options = tuple(spec.storage_options for spec in config.audit.inputs)
     for index, spec in enumerate(config.audit.inputs):
         options = public_options(spec.storage_options)
         for entry in spec.paths:
@@ -198,21 +211,23 @@ def plan_inputs(config: LoadedConfig, scrubber: Scrubber = NO_SCRUBBER) -> Plann
                     repeated.append({"path": display, "same_file_as": first[found.identity]})
                     continue
                 first[found.identity] = display
-                units.append(
-                    ReadUnit(
-                        index=len(units),
-                        source_id=spec.source,
-                        path=found.path,
-                        display_path=display,
-                        format=_format(config, index, spec.format, found),
-                        fields=spec.fields.model_dump(),
-                        default_license=licences[spec.source],
-                        protocol=protocol,
-                        storage_options=options if protocol != LOCAL else {},
-                        input=index,
-                    )
+                unit = ReadUnit(
+                    index=len(units),
+                    source_id=spec.source,
+                    path=found.path,
+                    display_path=display,
+                    format=_format(config, index, spec.format, found),
+                    fields=spec.fields.model_dump(),
+                    default_license=licences[spec.source],
+                    protocol=protocol,
+                    storage_options=options if protocol != LOCAL else {},
+                    input=index,
                 )
-    storage_options = tuple(spec.storage_options for spec in config.audit.inputs)
+                units.append(_conversations(config, index, unit, spec.format == "chat", storage_options))
+    try:
+        conversation_shard_schema([unit.chat for unit in units])
+    except ValueError as exc:
+        raise ConfigError(f"{config.path}: inputs: {exc}") from None
     return PlannedInputs(units, repeated, frozenset(withheld), storage_options)
 
 
@@ -307,8 +322,10 @@ def plan_tasks(
     inventory: Inventory,
     split_bytes: int,
     storage_options: tuple[dict[str, Any], ...] = (),
+    max_decompressed_bytes: int | None = None,
 ) -> list[ReadTask]:
-    """The read tasks: every input split where it is large and splittable, all packed in order."""
+    """The read tasks: every input split where it is large and splittable, all packed in order.
+    ``max_decompressed_bytes`` is the limit the read applies (a WARC file past it is read whole)."""
     pieces = (
         piece
         for unit in units
@@ -318,6 +335,7 @@ def plan_tasks(
             inventory.cuts.get(unit.index, []),
             split_bytes,
             storage_options,
+            max_decompressed_bytes,
         )
     )
     return pack(pieces, split_bytes)

@@ -14,7 +14,7 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 
-from pipeline.read.readers import jsonl, parquet, text, warc
+from pipeline.read.readers import chat, jsonl, parquet, text, warc
 from pipeline.read.records import POSITION, Failure, Record, to_batches
 from pipeline.read.storage import is_local, unit_filesystem
 from pipeline.read.units import ReadTask, ReadUnit
@@ -67,6 +67,11 @@ def _items(
     max_doc_bytes: int,
     max_decompressed_bytes: int | None,
 ) -> Iterator[Record | Failure]:
+    if unit.chat is not None:
+        return chat.iter_items(
+            unit, fs, batch_size=batch_size, max_doc_bytes=max_doc_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
+        )  # fmt: skip
     if unit.format == "jsonl":
         return jsonl.iter_items(
             unit, fs, max_doc_bytes=max_doc_bytes, max_decompressed_bytes=max_decompressed_bytes

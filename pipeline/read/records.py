@@ -42,6 +42,8 @@ class Record:
     lang: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # every source field not mapped above
     location: str
+    chat: str | None = None  # a conversation's shape (pipeline.read.turns), None for a flat document
+    turns: list[dict[str, Any]] | None = None  # a conversation's turns, offsets into text
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def _row(
         "license": item.license or unit.default_license,
         "lang": item.lang,
         "meta": canonical_meta(item.meta),
+        "chat": item.chat,
+        "turns": item.turns,
     }
     problem = _invalid_unicode(row)
     if problem is not None:
@@ -135,7 +139,7 @@ def _row(
     size = len(item.text.encode("utf-8"))
     if size > max_doc_bytes:
         # Keep what identifies the document (url, meta, ...) so the error can be traced; drop the text.
-        return row | {"text": None, "read_error": oversized_reason(size, max_doc_bytes)}
+        return row | {"text": None, "turns": None, "read_error": oversized_reason(size, max_doc_bytes)}
     return row | {"content_sha256": content_sha256(item.text)}
 
 

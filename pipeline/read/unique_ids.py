@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from pipeline.engines.base import Engine
+from pipeline.read.optout import NO_USERS, OPTOUT, UserIds
 from pipeline.read.records import POSITION, POSITIONED_SCHEMA
 from pipeline.read.scrub import NO_SCRUBBER, Scrubber
 from pipeline.tables import SelectStage, conform, extend_schema, iter_groups
@@ -28,7 +29,7 @@ REPEAT_SCHEMA = pa.schema(
     [pa.field("ordinal", pa.int64()), pa.field("doc_id", pa.string()), pa.field("shared", pa.string()),
      pa.field("source_id", pa.string()), pa.field("first", pa.int64())]
 )  # fmt: skip
-READ_SCHEMA = extend_schema(DOCUMENT_SCHEMA, [DUPLICATE_ID])
+READ_SCHEMA = extend_schema(DOCUMENT_SCHEMA, [DUPLICATE_ID, OPTOUT])
 """Documents as the read step hands them on."""
 
 
@@ -63,11 +64,13 @@ class RenameStage:
     """Give repeated records their new id and ``input.duplicate_id``; scrub ids, locations and fields.
 
     Ids are scrubbed here, after repeats were found on the ids as read, so that two records sharing
-    an id that holds an e-mail address are still found to share it.
+    an id that holds an e-mail address are still found to share it. End users' ids are taken out of
+    the metadata first, and their opt-outs found (:mod:`pipeline.read.optout`).
     """
 
     renamed: dict[int, tuple[str, str, int]]
     scrubber: Scrubber
+    users: UserIds = NO_USERS
 
     def __call__(self, table: pa.Table) -> pa.Table:
         table = conform(table, POSITIONED_SCHEMA)
@@ -78,12 +81,21 @@ class RenameStage:
             new[0] if new else old for new, old in zip(found, table.column("doc_id").to_pylist(), strict=True)
         ]
         shared = [new[1] if new else None for new in found]
+        optouts: list[int | None] = [None] * table.num_rows
+        if self.users:
+            metas, optouts = self.users.apply(
+                table.column("source_id").to_pylist(), table.column("meta").to_pylist()
+            )
+            table = table.set_column(
+                table.schema.get_field_index("meta"), "meta", pa.array(metas, pa.string())
+            )
         if self.scrubber:
             ids = [self._id(doc_id, p) for doc_id, p in zip(ids, positions, strict=True)]
             shared = [None if new is None else self._id(new[1], new[2]) for new in found]
             table = self._fields(table, ids, positions)
         table = table.set_column(0, DOCUMENT_SCHEMA.field("doc_id"), pa.array(ids, pa.string()))
-        return table.append_column(DUPLICATE_ID, pa.array(shared, pa.string()))
+        table = table.append_column(DUPLICATE_ID, pa.array(shared, pa.string()))
+        return table.append_column(OPTOUT, pa.array(optouts, OPTOUT.type))
 
     def _id(self, doc_id: str, position: int) -> str:
         source, _, key = doc_id.partition("/")
@@ -110,10 +122,11 @@ class RenameStage:
 
 
 def unique_doc_ids(
-    engine: Engine, dataset: object, scrubber: Scrubber = NO_SCRUBBER
+    engine: Engine, dataset: object, scrubber: Scrubber = NO_SCRUBBER, users: UserIds = NO_USERS
 ) -> tuple[object, dict[str, int]]:
     """``dataset`` with repeated ids renamed and flagged (and, with a ``scrubber``, ids, locations and
-    fields scrubbed), and how many were renamed per source."""
+    fields scrubbed; with ``users``, end users' ids out of the metadata and their opt-outs found), and
+    how many were renamed per source."""
     ids = engine.map_batches(dataset, SelectStage(ID_SCHEMA), ID_SCHEMA, "unique ids")
     repeats = engine.collect(
         engine.group_by_key(ids, "doc_id", RepeatsStage(), REPEAT_SCHEMA, "unique ids"), REPEAT_SCHEMA
@@ -122,6 +135,6 @@ def unique_doc_ids(
     per_source: dict[str, int] = {}
     for source in repeats.column("source_id").to_pylist():
         per_source[source] = per_source.get(source, 0) + 1
-    return engine.map_batches(dataset, RenameStage(renamed, scrubber), READ_SCHEMA, "unique ids"), dict(
-        sorted(per_source.items())
-    )
+    return engine.map_batches(
+        dataset, RenameStage(renamed, scrubber, users), READ_SCHEMA, "unique ids"
+    ), dict(sorted(per_source.items()))

@@ -3,12 +3,13 @@
 An *input* is one file (or one folder of .txt files) named by the config; inputs are numbered in a
 fixed order (inputs in config order, paths sorted), and that number places pseudonyms (``~u3``,
 ``~3:17``). A :class:`ReadUnit` is an input read whole or a slice of it: a byte range of an
-uncompressed JSONL file cut at line starts, or a range of a Parquet file's row groups. A
-:class:`ReadTask` is what one engine task reads: units in input order, packed up to
-``limits.split_bytes``. The task's number is the high part of every record's ordinal and names its
-ledger part; so the order of documents never depends on the engine, and a slice's locations and
-ids are those the whole file gives. Tasks travel to workers as rows of :data:`UNIT_SCHEMA`, with
-their storage options stripped of secrets (the read stage holds those in memory).
+uncompressed JSONL file cut at line starts, of a WARC file cut at record starts, or a range of a
+Parquet file's row groups. A :class:`ReadTask` is what one engine task reads: units in input
+order, packed up to ``limits.split_bytes``. The task's number is the high part of every record's
+ordinal and names its ledger part; so the order of documents never depends on the engine, and a
+slice's locations and ids are those the whole file gives. Tasks travel to workers as rows of
+:data:`UNIT_SCHEMA`, with their storage options stripped of secrets (the read stage holds those in
+memory).
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ class ReadUnit:
     protocol: str = "file"
     storage_options: dict[str, Any] = field(default_factory=dict)  # without secrets: see ReadStage
     input: int = 0  # the config input that named it (whose full storage options the read stage holds)
-    start: int = 0  # first byte (JSONL) or row group (Parquet) of the slice
+    start: int = 0  # first byte (JSONL, WARC) or row group (Parquet) of the slice
     stop: int | None = None  # end of the slice, exclusive; None: the end of the file
-    first_line: int = 0  # lines (JSONL) or rows (Parquet) of the file before the slice
+    first_line: int = 0  # lines (JSONL), WARC records or rows (Parquet) of the file before the slice
     first_item: int = 0  # records and error rows of the file before the slice
     size: int = 0  # input bytes the unit reads
+    chat: str | None = None  # JSONL or Parquet read as conversations of this family (pipeline.read.turns)
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)

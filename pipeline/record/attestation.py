@@ -125,9 +125,9 @@ def statement(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def sign_run(run_dir: Path, key: Ed25519PrivateKey) -> Path:
-    """Write the signed envelope of the sealed run to ``attestation.dsse.json``."""
-    payload = json.dumps(statement(run_dir), sort_keys=True, separators=(",", ":")).encode("utf-8")
+def envelope_bytes(signed: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
+    """A statement signed with ``key`` in a DSSE envelope, as the file holding it stores it."""
+    payload = json.dumps(signed, sort_keys=True, separators=(",", ":")).encode("utf-8")
     envelope = {
         "payloadType": PAYLOAD_TYPE,
         "payload": base64.b64encode(payload).decode("ascii"),
@@ -138,25 +138,30 @@ def sign_run(run_dir: Path, key: Ed25519PrivateKey) -> Path:
             }
         ],
     }
+    return (json.dumps(envelope, indent=1) + "\n").encode("utf-8")
+
+
+def sign_run(run_dir: Path, key: Ed25519PrivateKey) -> Path:
+    """Write the signed envelope of the sealed run to ``attestation.dsse.json``."""
     path = run_dir / ATTESTATION
-    write_atomic(path, (json.dumps(envelope, indent=1) + "\n").encode("utf-8"))
+    write_atomic(path, envelope_bytes(statement(run_dir), key))
     return path
 
 
-def check_attestation(run_dir: Path, public: Ed25519PublicKey) -> list[str]:
-    """What does not hold of the run's attestation under ``public``; empty when it is authentic."""
-    path = run_dir / ATTESTATION
+def open_envelope(path: Path, public: Ed25519PublicKey) -> tuple[dict[str, Any] | None, list[str]]:
+    """The statement a DSSE envelope file holds if ``public`` signed it, else None and why not."""
+    name = path.name
     if not path.exists():
-        return [f"{ATTESTATION}: missing; the run was not signed (run --sign-key PATH)"]
+        return None, [f"{name}: missing; nothing was signed (--sign-key PATH)"]
     try:
         envelope = _read_json(path)
         payload = base64.b64decode(envelope["payload"], validate=True)
         signatures = envelope["signatures"]
         kind = envelope["payloadType"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [f"{ATTESTATION}: not a DSSE envelope ({exc})"]
+        return None, [f"{name}: not a DSSE envelope ({exc})"]
     if kind != PAYLOAD_TYPE:
-        return [f"{ATTESTATION}: payload type {kind!r}, not {PAYLOAD_TYPE}"]
+        return None, [f"{name}: payload type {kind!r}, not {PAYLOAD_TYPE}"]
     wanted = key_id(public)
     verified = False
     for signature in signatures if isinstance(signatures, list) else []:
@@ -166,13 +171,21 @@ def check_attestation(run_dir: Path, public: Ed25519PublicKey) -> list[str]:
             public.verify(base64.b64decode(signature.get("sig", ""), validate=True), pae(kind, payload))
             verified = True
         except (InvalidSignature, ValueError):
-            return [
-                f"{ATTESTATION}: the signature by key {wanted[:16]} does not verify: the statement was edited"
+            return None, [
+                f"{name}: the signature by key {wanted[:16]} does not verify: the statement was edited"
             ]
     if not verified:
-        return [f"{ATTESTATION}: not signed by key {wanted[:16]} (the key given with --key)"]
-    signed = json.loads(payload)
-    problems = []
+        return None, [f"{name}: not signed by key {wanted[:16]} (the key given with --key)"]
+    return json.loads(payload), []
+
+
+def check_attestation(run_dir: Path, public: Ed25519PublicKey) -> list[str]:
+    """What does not hold of the run's attestation under ``public``; empty when it is authentic."""
+    if not (run_dir / ATTESTATION).exists():
+        return [f"{ATTESTATION}: missing; the run was not signed (run --sign-key PATH)"]
+    signed, problems = open_envelope(run_dir / ATTESTATION, public)
+    if signed is None:
+        return problems
     completion = _read_json(run_dir / COMPLETION) if (run_dir / COMPLETION).exists() else {}
     if signed.get("predicate", {}).get("root") != completion.get("root"):
         problems.append(

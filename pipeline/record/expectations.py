@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import regex
 
 from pipeline.layout import DEST_QUARANTINE, DEST_SHARDS
+from pipeline.write.quarantine_cipher import QuarantineCipher, open_output
 from schemas.config import ChecksSpec
 from schemas.document import SHARD_SCHEMA
 from schemas.ledger import COUNT_NAMES, LEDGER_SCHEMA, Action
@@ -227,9 +227,14 @@ def _asset_files(run_dir: Path, record: dict[str, Any], asset: str) -> tuple[lis
     return [run_dir / entry["path"] for entry in record["outputs"] if entry["kind"] == asset], SHARD_SCHEMA
 
 
-def _read(paths: list[Path], schema: pa.Schema, columns: list[str]) -> pa.Table:
-    """``columns`` of ``paths`` as one table; with no files, the empty table is validated."""
-    tables = [pq.read_table(path, columns=columns) for path in paths]
+def _read(
+    run_dir: Path, paths: list[Path], schema: pa.Schema, columns: list[str], cipher: QuarantineCipher | None
+) -> pa.Table:
+    """``columns`` of ``paths`` as one table (encrypted quarantine shards decrypted in memory); with
+    no files, the empty table is validated."""
+    tables = [
+        open_output(run_dir, path.relative_to(run_dir).as_posix(), cipher).read(columns) for path in paths
+    ]
     return pa.concat_tables(tables) if tables else schema.empty_table().select(columns)
 
 
@@ -397,14 +402,18 @@ class _SuiteRun:
         }
 
 
-def run_checks(plan: CheckPlan, run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+def run_checks(
+    plan: CheckPlan, run_dir: Path, record: dict[str, Any], cipher: QuarantineCipher | None = None
+) -> dict[str, Any]:
     """Validate every planned suite against the run's output files; the JSON-able summary.
 
-    ``record`` needs ``counts``, ``outputs`` and ``ledger_files`` (the run record being built).
+    ``record`` needs ``counts``, ``outputs`` and ``ledger_files`` (the run record being built);
+    ``cipher`` decrypts an encrypted quarantine (the run reading what it has just written).
     Each asset's files are read once for all its suites' row-local expectations, one file at a
     time, and its table-level expectations get one table of the few columns they name.
     """
     started = time.monotonic()
+    run_dir = Path(run_dir)
     parameters = run_parameters(plan, record)
     runs = [_SuiteRun(origin, suite_json, parameters) for origin, suite_json in plan.suites]
     source = _context().data_sources.add_pandas("run")
@@ -413,15 +422,18 @@ def run_checks(plan: CheckPlan, run_dir: Path, record: dict[str, Any]) -> dict[s
     for asset in dict.fromkeys(run.asset for run in runs):
         batch_definition = source.add_dataframe_asset(asset).add_batch_definition_whole_dataframe("all")
         members = [run for run in runs if run.asset == asset]
-        paths, schema = _asset_files(Path(run_dir), record, asset)
-        rows[asset] = sum(pq.read_metadata(path).num_rows for path in paths)
+        paths, schema = _asset_files(run_dir, record, asset)
+        rows[asset] = sum(
+            open_output(run_dir, path.relative_to(run_dir).as_posix(), cipher).metadata.num_rows
+            for path in paths
+        )
         for scope, groups in ((ROW, [[path] for path in paths] or [[]]), (TABLE, [paths])):
             expectations = [e for run in members for e in run.scoped[scope]]
             if not expectations:
                 continue
             columns = _columns(asset, expectations)
             for group in groups:
-                table = _read(group, schema, columns)
+                table = _read(run_dir, group, schema, columns, cipher)
                 uncollected += table.nbytes
                 frame = table.to_pandas()
                 del table

@@ -8,7 +8,9 @@ last, holding that root and the manifest's own hash. A folder without ``complete
 interrupted run; the marker says in which stage it stopped.
 
 Not covered, by design: the lock file (its content is the holder's pid), the completion record and
-the attestation, which seal the rest. A file of the user's that was in the folder before the run
+the attestation, which seal the rest, and the quarantine access log, which grows after the seal:
+the manifest records where it stood instead (``access_log``), and ``verify`` checks its chain
+(:mod:`pipeline.record.access_log`). A file of the user's that was in the folder before the run
 (``--force`` runs beside them) is sealed too, marked ``"origin": "user"``: it is part of what the
 folder holds, but not of what the run made, and an attestation names only the run's own files.
 """
@@ -20,14 +22,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.layout import ATTESTATION, COMPLETION, LOCK, MANIFEST, MARKER, RUN_RECORD
+from pipeline.layout import (
+    ACCESS_HEAD,
+    ACCESS_LOG,
+    ATTESTATION,
+    COMPLETION,
+    LOCK,
+    MANIFEST,
+    MARKER,
+    RUN_RECORD,
+)
+from pipeline.record.access_log import log_state
 from pipeline.record.run_record import canonical_json, merkle_root, sha256_hex
 from pipeline.write.files import sha256_file, write_atomic
 from pipeline.write.run_dir import read_marker
 
 MANIFEST_FORMAT = "corpusaudit-manifest/1"
 COMPLETION_FORMAT = "corpusaudit-complete/1"
-UNSEALED = (LOCK, MANIFEST, COMPLETION, ATTESTATION)
+UNSEALED = (LOCK, MANIFEST, COMPLETION, ATTESTATION, ACCESS_LOG, ACCESS_HEAD)
 
 
 def folder_files(run_dir: Path) -> list[str]:
@@ -75,6 +87,7 @@ def seal(run_dir: Path) -> dict[str, Any]:
         ],
         "run_record_fields": record_digests(record),
         "root": merkle_root(digests),
+        "access_log": log_state(run_dir),
     }
     payload = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
     write_atomic(run_dir / MANIFEST, payload)

@@ -16,6 +16,8 @@ from pipeline.layout import REPORTS_DIR
 
 ANSWERS_COPY = "datasheet_answers.yaml"
 """The run's copy of the datasheet answers, under ``reports/``."""
+TEMPLATES = Path(__file__).resolve().parents[2] / "schemas" / "templates"
+"""The report templates (Jinja2)."""
 
 WRITERS: tuple[str, ...] = (
     "pipeline.report.datasheet:write_datasheet",

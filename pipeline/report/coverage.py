@@ -71,6 +71,18 @@ CHECKS = (
           "robots.txt, AI opt-outs, opt-out registries, blacklists and licences were not checked",
           detail=lambda d: f"robots snapshot {(d.get('snapshot') or {}).get('id', '(none)')}, "
           f"{d.get('agents')} crawler agents"),
+    Check("benchmark contamination", "decontamination",
+          "no evaluation benchmark was looked for: the release may hold benchmark items",
+          detail=lambda d: ", ".join(f"{b['name']} ({b['indexed']} items)" for b in d.get("benchmarks", []))),
+    Check("AI-generated content (labels)", "synthetic",
+          "no explicit or implicit AI-generated label was looked for: model output is counted only where "
+          "the source manifest declares it (generated_by)",
+          detail=lambda d: f"{d['labels']['phrases']} phrases of {d['labels']['file']} "
+          f"{d['labels']['version']}, AIGC and digitalSourceType metadata"),
+    Check("AI-generated content (classifier)", "synthetic",
+          "no classifier estimated the share of model-written text",
+          ran=lambda d: bool(d.get("classifier_model")),
+          detail=lambda d: f"fastText {d['classifier_model']['name']}, human versus assistant turns"),
 )  # fmt: skip
 
 

@@ -22,17 +22,23 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline.layout import RUN_RECORD
 from pipeline.record.ledger import read_ledger
+from pipeline.record.removal import removal_by_source
 from pipeline.record.run_record import load_run_record
-from pipeline.report import ANSWERS_COPY, reports_dir
+from pipeline.report import ANSWERS_COPY, TEMPLATES, reports_dir
+from pipeline.report.annotation import RESULT_FILE as ANNOTATION_RESULT
+from pipeline.report.annotation import annotation_summary
 from pipeline.report.answers import load_answers, load_questions
 from pipeline.report.bias import bias_summary
 from pipeline.report.coverage import coverage, harm_basis, redistribution_conflicts
+from pipeline.report.decontamination import decontamination_markdown, decontamination_summary
 from pipeline.report.dedup import dedup_summary
 from pipeline.report.html import markdown_page
+from pipeline.report.optout import optout_markdown, optout_summary
 from pipeline.report.plots import bar_chart, save_figure
+from pipeline.report.removal import draw_removal, removal_view
+from pipeline.report.synthetic import synthetic_summary
 from schemas.ledger import COUNT_NAMES, Action
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "schemas" / "templates"
 ACTIONS = [action.value for action in Action]
 RELEASED = frozenset({Action.KEEP.value, Action.REDACT.value})
 """Actions whose documents go to the training shards."""
@@ -106,20 +112,27 @@ def removal_funnel(ledger: pa.Table) -> list[dict[str, Any]]:
 
 
 def pii_summary(ledger: pa.Table) -> dict[str, Any] | None:
-    """Entities and documents per PII type, from ``pii.types``; None when ``pii`` did not run."""
+    """Entities and documents per PII type, from ``pii.types``, and per source the personal names
+    (``PERSON``) found, which the policy redacts but a reader of the data should know of; None when
+    ``pii`` did not run."""
     entities: Counter[str] = Counter()
     documents: Counter[str] = Counter()
     by_action: Counter[str] = Counter()
+    names: dict[str, Counter[str]] = {}
     seen = False
-    for evidence, action in zip(
-        ledger.column("evidence").to_pylist(), ledger.column("action").to_pylist(), strict=True
+    for evidence, action, source in zip(
+        *(ledger.column(name).to_pylist() for name in ("evidence", "action", "source_id")), strict=True
     ):
+        per_source = names.setdefault(source, Counter())
         if '"pii.' not in evidence:
             continue
         seen = True
         types = json.loads(json.loads(evidence).get("pii.types") or "{}")
         entities.update(types)
         documents.update(types.keys())
+        per_source["documents"] += 1
+        per_source["names"] += types.get("PERSON", 0)
+        per_source["with_names"] += "PERSON" in types
         if types:
             by_action[action] += 1
     if not seen:
@@ -130,6 +143,9 @@ def pii_summary(ledger: pa.Table) -> dict[str, Any] | None:
         ],
         "documents": sum(by_action.values()),
         "by_action": sorted(by_action.items()),
+        "names_by_source": [
+            (source, c["names"], c["with_names"], c["documents"]) for source, c in sorted(names.items()) if c
+        ],
     }
 
 
@@ -211,13 +227,16 @@ def safety_summary(ledger: pa.Table, record: dict[str, Any]) -> dict[str, Any] |
 def datasheet_context(run_dir: Path) -> dict[str, Any]:
     """Every fact the datasheet shows, as plain data; the HF card and Croissant reuse it.
 
-    Built once per state of the run folder (run record, ledger files and answers copy unchanged) and
+    Built once per state of the run folder (run record, ledger files, answers copy and imported
+    annotation result unchanged) and
     shared by the writers of one report build, so the ledger is read and the bias figures drawn once.
     """
     folder = Path(run_dir).resolve()
     record = load_run_record(folder)
     load_answers(folder, record)  # copies the configured answers on first use
-    watched = [folder / RUN_RECORD, reports_dir(folder) / ANSWERS_COPY]
+    reports = reports_dir(folder)
+    watched = [folder / RUN_RECORD, reports / ANSWERS_COPY, reports / ANNOTATION_RESULT]
+    # the answers and the imported annotation result change the datasheet without touching the ledger
     watched += [folder / entry["path"] for entry in record["ledger_files"]]
     stamps = tuple(path.stat().st_mtime_ns if path.exists() else None for path in watched)
     return _cached_context(folder, stamps)
@@ -264,6 +283,7 @@ def _cached_context(run_dir: Path, stamps: tuple[int | None, ...]) -> dict[str, 
             for (rule, action, reason), count in sorted(rules.items(), key=lambda item: (-item[1], item[0]))
         ],
         "funnel": removal_funnel(ledger),
+        "removal": removal_view(removal_by_source(ledger, record)),
         "errors": sorted(errors.items(), key=lambda item: (-item[1], item[0])),
         "shards": [entry for entry in record["outputs"] if entry["kind"] == "shards"],
         "quarantine": [entry for entry in record["outputs"] if entry["kind"] == "quarantine"],
@@ -274,7 +294,11 @@ def _cached_context(run_dir: Path, stamps: tuple[int | None, ...]) -> dict[str, 
         "provenance": provenance_summary(ledger),
         "safety": safety_summary(ledger, record),
         "dedup": dedup_summary(run_dir, top=0),
+        "decontamination": decontamination_markdown(decontamination_summary(ledger, record)),
+        "optout": optout_markdown(optout_summary(ledger, record)),
         "bias": bias_summary(ledger, record, run_dir),
+        "synthetic": synthetic_summary(ledger, record),
+        "annotation": annotation_summary(run_dir, record),
         "questions": load_questions(answers),
         "answers": answers,
         "checks_run": coverage(record),
@@ -321,6 +345,7 @@ def write_figures(run_dir: Path, context: dict[str, Any]) -> dict[str, dict[str,
         {"records": [step["count"] for step in funnel]},
         "records",
     )
+    figures["removal_by_source"] = draw_removal(run_dir, context["removal"])
     if context["pii"] is not None:
         types = context["pii"]["types"]
         draw(
@@ -357,9 +382,12 @@ def render_template(name: str, context: dict[str, Any]) -> str:
     return environment.get_template(name).render(**context)
 
 
-def write_datasheet(run_dir: Path) -> list[Path]:
-    """``datasheet.md``, ``datasheet.html`` (the same text, figures inlined) and the figures."""
-    context = datasheet_context(run_dir)
+def write_datasheet(run_dir: Path, samples: bool = True) -> list[Path]:
+    """``datasheet.md``, ``datasheet.html`` (the same text, figures inlined) and the figures.
+
+    ``samples=False`` leaves out the example documents (the bias section names some by id), for a
+    datasheet published beyond the people who may see the documents (``export-audit``)."""
+    context = {**datasheet_context(run_dir), "samples": samples}
     context["figures"] = write_figures(run_dir, context)
     markdown = render_template("datasheet.md.j2", context)
     folder = reports_dir(run_dir)
@@ -369,4 +397,12 @@ def write_datasheet(run_dir: Path) -> list[Path]:
     page.write_text(
         markdown_page(markdown, folder, f"Datasheet: {context['record']['name']}"), encoding="utf-8"
     )
-    return [path, page, *(folder / figure["path"] for figure in context["figures"].values())]
+    figures = [figure["path"] for figure in context["figures"].values()]
+    if context["bias"] is not None:  # drawn with the bias summary, named per axis
+        drawn = context["bias"]["figures"]
+        figures += [
+            drawn["axes"],
+            *drawn["terms"].values(),
+            *([drawn["pronouns"]] if "pronouns" in drawn else []),
+        ]
+    return [path, page, *(folder / figure for figure in figures)]

@@ -62,3 +62,29 @@ def bar_chart(
         axes.legend(fontsize="small")
     figure.tight_layout()
     return figure
+
+
+def stacked_bar_chart(
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    title: str,
+    xlabel: str,
+) -> Figure:
+    """One horizontal bar per label, its segments the series stacked in order (shares of a whole,
+    so the bar's length is their sum). A series that is zero everywhere gets no legend entry, and
+    keeps its colour slot, so a series has the same colour whatever the others hold."""
+    figure, axes = plt.subplots(figsize=(7, 1.4 + 0.36 * max(len(labels), 1)))
+    left = [0.0] * len(labels)
+    for index, (name, values) in enumerate(series.items()):
+        if any(values):
+            axes.barh(range(len(labels)), values, left=left, height=0.6, label=name, color=f"C{index % 10}")
+            left = [start + value for start, value in zip(left, values, strict=True)]
+    axes.set_yticks(range(len(labels)), labels)
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    axes.set_title(title)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize="small", loc="best")
+    figure.tight_layout()
+    return figure

@@ -40,15 +40,20 @@ def _problems_message(path: Path, problems: list[str]) -> str:
     return f"{path}: {len(problems)} problem(s) in the verdicts:\n  " + "\n  ".join(listed) + more
 
 
-def read_verdicts(path: Path, sample_ids: list[str]) -> dict[str, tuple[bool, str | None]]:
+def read_verdicts(
+    path: Path, sample_ids: list[str], vocabulary: dict[str, bool] = VERDICTS, with_risks: bool = True
+) -> dict[str, tuple[bool, str | None]]:
     """``doc_id -> (passed, risk id)`` for every sampled document; ReviewImportError naming each bad row.
 
+    ``vocabulary`` maps what a reviewer may write to pass or fail; ``with_risks`` (the TC260-003
+    review) asks a failure to name its risk, and without it (the annotation review) no risk is read.
     Rows are numbered as a spreadsheet shows them (the header is row 1).
     """
+    required = REQUIRED_COLUMNS if with_risks else tuple(c for c in REQUIRED_COLUMNS if c != "risk_id")
     try:
         with path.open(encoding=WORKSHEET_ENCODING, newline="") as handle:
             reader = csv.DictReader(handle)
-            missing_columns = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            missing_columns = [c for c in required if c not in (reader.fieldnames or [])]
             if missing_columns:
                 raise ReviewImportError(f"{path}: missing column(s) {', '.join(missing_columns)}")
             rows = list(reader)
@@ -60,7 +65,7 @@ def read_verdicts(path: Path, sample_ids: list[str]) -> dict[str, tuple[bool, st
     for number, row in enumerate(rows, start=2):
         doc_id = (row["doc_id"] or "").strip()
         verdict = (row["verdict"] or "").strip()
-        risk_id = (row["risk_id"] or "").strip() or None
+        risk_id = ((row.get("risk_id") or "").strip() or None) if with_risks else None
         where = f"row {number} ({doc_id or 'no doc_id'})"
         if doc_id not in expected:
             problems.append(f"{where}: not in this run's review sample")
@@ -68,12 +73,12 @@ def read_verdicts(path: Path, sample_ids: list[str]) -> dict[str, tuple[bool, st
         if doc_id in verdicts:
             problems.append(f"{where}: a second verdict for the same document")
             continue
-        passed = VERDICTS.get(verdict.lower() if verdict.isascii() else verdict)
+        passed = vocabulary.get(verdict.lower() if verdict.isascii() else verdict)
         if passed is None:
             shown = f"{verdict!r} is not" if verdict else "missing; it must be"
-            problems.append(f"{where}: verdict {shown} one of {', '.join(VERDICTS)}")
+            problems.append(f"{where}: verdict {shown} one of {', '.join(vocabulary)}")
             continue
-        if not passed and risk_id is None:
+        if with_risks and not passed and risk_id is None:
             problems.append(
                 f"{where}: a failing document needs the TC260-003 risk_id it carries (e.g. A.1.4)"
             )
@@ -114,9 +119,12 @@ def review_result(run_dir: Path, verdicts_path: Path) -> dict[str, Any]:
     }
 
 
-def load_review_result(run_dir: Path, record: dict[str, Any]) -> dict[str, Any] | None:
-    """The imported review result of this run, or None; a result left from another run is ignored."""
-    path = reports_dir(run_dir) / RESULT_FILE
+def load_review_result(
+    run_dir: Path, record: dict[str, Any], name: str = RESULT_FILE
+) -> dict[str, Any] | None:
+    """The imported review result of this run (``name``: the annotation review's file), or None; a
+    result left from another run is ignored."""
+    path = reports_dir(run_dir) / name
     if not path.exists():
         return None
     result = json.loads(path.read_text(encoding="utf-8"))

@@ -38,8 +38,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from detectors.harm.taxonomy import risks
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
-from pipeline.report import reports_dir
-from pipeline.report.datasheet import TEMPLATES
+from pipeline.report import TEMPLATES, reports_dir
 from pipeline.report.html import CSP
 from schemas.config import ReportsSpec
 from schemas.ledger import Action
@@ -129,9 +128,10 @@ def training_documents(run_dir: Path, record: dict[str, Any]) -> pa.Table:
     return ledger.filter(pc.is_in(ledger.column("action"), pa.array(TRAINING_ACTIONS)))
 
 
-def draw(documents: pa.Table, size: int, seed: int, purpose: str) -> Sample:
-    """Stratified draw of ``size`` rows of ``documents`` (capped at their number), ordered by source, rank."""
-    sources = documents.column("source_id").to_pylist()
+def draw(documents: pa.Table, size: int, seed: int, purpose: str, by: str = "source_id") -> Sample:
+    """Stratified draw of ``size`` rows of ``documents`` (capped at their number), ordered by stratum
+    (the value of column ``by``: the source, unless a caller forms finer strata), then rank."""
+    sources = documents.column(by).to_pylist()
     population: dict[str, int] = {}
     for source in sources:
         population[source] = population.get(source, 0) + 1
@@ -180,8 +180,9 @@ def sample_texts(run_dir: Path, sample: Sample) -> dict[str, str]:
     return texts
 
 
-def wilson_interval(passed: int, n: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (Wilson 1927; Newcombe 1998, method 3).
+def wilson_interval(passed: float, n: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson 1927; Newcombe 1998, method 3); ``n`` may
+    be an effective sample size, and ``passed`` then ``n`` times the estimated proportion.
 
     Unlike the normal approximation it stays inside [0, 1] and is not degenerate at 0/n or n/n,
     which is where a compliance sample usually lands.

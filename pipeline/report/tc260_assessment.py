@@ -16,6 +16,7 @@ from typing import Any
 from pipeline.record.ledger import read_ledger
 from pipeline.record.run_record import load_run_record
 from pipeline.report import reports_dir
+from pipeline.report.annotation import annotation_summary
 from pipeline.report.coverage import coverage as checks_run
 from pipeline.report.coverage import harm_basis
 from pipeline.report.datasheet import provenance_summary, render_template, safety_summary
@@ -108,6 +109,7 @@ def assessment_context(run_dir: Path) -> dict[str, Any]:
         "sample": sample,
         "requested": reports_settings(record).review_sample_size,
         "review": load_review_result(run_dir, record),
+        "annotation": annotation_summary(run_dir, record),
         "review_requirement": REVIEW_REQUIREMENT,
         "technical": technical,
         "technical_requirement": TECHNICAL_REQUIREMENT,

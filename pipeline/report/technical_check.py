@@ -75,12 +75,20 @@ def _documents(run_dir: Path, record: dict[str, Any], sample_ids: list[str], sha
     for shard in sorted(set(shards)):
         table = pq.read_table(run_dir / shard)
         parts.append(table.filter(pc.is_in(table.column("doc_id"), wanted)))
-    texts = pa.concat_tables(parts) if parts else pa.table({})
+    if not parts:
+        raise ValueError("the technical sample is empty: no document reached the shards")
+    texts = pa.concat_tables(parts)
     ledger = read_ledger(run_dir, record, ["doc_id", "ordinal", "location"])
     ledger = ledger.filter(pc.is_in(ledger.column("doc_id"), wanted))
-    joined = texts.join(ledger, "doc_id").sort_by("ordinal")
-    joined = joined.append_column("read_error", pa.nulls(joined.num_rows, pa.string()))
-    return joined.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
+    # looked up, not joined: Arrow joins carry no list columns (a conversation's turns)
+    found = {row["doc_id"]: row for row in ledger.to_pylist()}
+    for name in ("ordinal", "location"):
+        values = [found[doc_id][name] for doc_id in texts.column("doc_id").to_pylist()]
+        texts = texts.append_column(name, pa.array(values, DOCUMENT_SCHEMA.field(name).type))
+    for field in DOCUMENT_SCHEMA:
+        if field.name not in texts.column_names:  # read_error; chat and turns of flat documents
+            texts = texts.append_column(field.name, pa.nulls(texts.num_rows, field.type))
+    return texts.sort_by("ordinal").select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
 
 
 def technical_check(run_dir: Path, record: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -79,15 +79,19 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def jsonl_zst_bytes(table: pa.Table) -> bytes:
+def jsonl_bytes(table: pa.Table) -> bytes:
+    """One JSON object per row (keys sorted, dates in ISO form), UTF-8."""
     lines = []
     for row in table.to_pylist():
         for key, value in row.items():
             if hasattr(value, "isoformat"):
                 row[key] = value.isoformat()
         lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-    payload = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-    return zstandard.ZstdCompressor(level=3, write_checksum=True).compress(payload)
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+
+def jsonl_zst_bytes(table: pa.Table) -> bytes:
+    return zstandard.ZstdCompressor(level=3, write_checksum=True).compress(jsonl_bytes(table))
 
 
 class StaleEpoch(RuntimeError):

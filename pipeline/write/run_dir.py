@@ -185,10 +185,14 @@ def _epoch(marker: dict[str, Any] | None) -> int:
 
 
 def record_written(run_dir: Path, paths: Iterable[str]) -> None:
-    """Add ``paths`` (relative to the folder) to the files the marker says corpusaudit wrote."""
+    """Add ``paths`` (relative to the folder) to the files the marker says corpusaudit wrote; a name of
+    the layout they sit under is claimed with them (``access/`` in a folder sealed before it existed)."""
     marker = read_marker(run_dir) or {}
+    paths = list(paths)
     written = [*marker.get("written", []), *paths]
-    _write_marker(run_dir, marker.get("claimed", CLAIMED), written, marker.get("stage", ""), _epoch(marker))
+    under = {path.split("/")[0] for path in paths} & set(CLAIMED)
+    claimed = {*marker.get("claimed", CLAIMED), *under}
+    _write_marker(run_dir, claimed, written, marker.get("stage", ""), _epoch(marker))
 
 
 def mark_stage(run_dir: Path, stage: str) -> None:

@@ -14,10 +14,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from detectors.passes import ClusterPass
-from pipeline.layout import DEST_SHARDS, DESTINATIONS, INDEX_SCHEMA, index_path, ledger_path
+from pipeline.layout import (
+    DEST_QUARANTINE,
+    DEST_SHARDS,
+    DESTINATIONS,
+    ENCRYPTED_SUFFIX,
+    INDEX_SCHEMA,
+    index_path,
+    ledger_path,
+)
 from pipeline.tables import concat_or_empty, conform, iter_groups
+from pipeline.write.chat_shards import to_shard
 from pipeline.write.files import CompletedFiles, jsonl_zst_bytes, parquet_bytes
-from schemas.document import SHARD_SCHEMA
+from pipeline.write.quarantine_cipher import QuarantineCipher
+from schemas.document import DOCUMENT_SCHEMA, SHARD_SCHEMA
 from schemas.ledger import COUNT_NAMES, LEDGER_SCHEMA
 
 TOTALS_INPUT_SCHEMA = pa.schema(
@@ -29,9 +39,16 @@ TOTALS_SCHEMA = pa.schema(
     + [pa.field(f"n_{name}", pa.int64()) for name in COUNT_NAMES.values()]
     + [pa.field(f"bytes_{dest}", pa.int64()) for dest in DESTINATIONS]
 )
-SHARD_ROW_SCHEMA = pa.schema(
-    [*SHARD_SCHEMA, pa.field("ordinal", pa.int64()), pa.field("_shard", pa.string())]
-)
+
+
+def shard_row_schema(shard_schema: pa.Schema = SHARD_SCHEMA) -> pa.Schema:
+    """What a document carries to its shard's writer: the shard's document columns (a conversation's
+    shape columns are rebuilt from its turns, ``pipeline.write.chat_shards``), order and shard."""
+    documents = [field for field in shard_schema if field.name in DOCUMENT_SCHEMA.names]
+    return pa.schema([*documents, pa.field("ordinal", pa.int64()), pa.field("_shard", pa.string())])
+
+
+SHARD_ROW_SCHEMA = shard_row_schema()
 FILE_SCHEMA = pa.schema(
     [pa.field("path", pa.string()), pa.field("kind", pa.string()), pa.field("rows", pa.int64()),
      pa.field("bytes", pa.int64()), pa.field("sha256", pa.string())]
@@ -84,7 +101,9 @@ class LedgerStage:
     ``overrides`` name detector columns that replace a document field in the ledger where they
     have a value (the detected language wins over the declared one); ``index_pass`` is the
     cluster pass whose signatures and band keys of released documents go to the unit's
-    signature index for later runs, in the form the pass stores them.
+    signature index for later runs, in the form the pass stores them. With
+    ``encrypted_quarantine`` the quarantine shards are named with the encrypted suffix, as
+    :class:`ShardStage` writes them.
     """
 
     run_dir: Path
@@ -94,10 +113,14 @@ class LedgerStage:
     target_bytes: int
     overrides: tuple[tuple[str, str], ...] = ()
     index_pass: ClusterPass | None = None
+    encrypted_quarantine: bool = False
+    shard_schema: pa.Schema = SHARD_SCHEMA
+    """What the shards hold (``schemas.document.conversation_shard_schema``)."""
 
     def __call__(self, groups: pa.Table) -> pa.Table:
         kept = [self._one_unit(group) for group in iter_groups(conform(groups, self.in_schema), "_unit")]
-        return conform(concat_or_empty(kept, SHARD_ROW_SCHEMA), SHARD_ROW_SCHEMA)
+        rows = shard_row_schema(self.shard_schema)
+        return conform(concat_or_empty(kept, rows), rows)
 
     def _one_unit(self, group: pa.Table) -> pa.Table:
         unit = group.column("_unit")[0].as_py()
@@ -109,7 +132,8 @@ class LedgerStage:
             if dest is None:
                 shards.append(None)
                 continue
-            shards.append(f"{dest}/part-{running[dest] // self.target_bytes:05d}.parquet")
+            suffix = ENCRYPTED_SUFFIX if self.encrypted_quarantine and dest == DEST_QUARANTINE else ""
+            shards.append(f"{dest}/part-{running[dest] // self.target_bytes:05d}.parquet{suffix}")
             running[dest] += size
         shard_array = pa.array(shards, pa.string())
         for name, column in self.overrides:
@@ -141,26 +165,37 @@ class LedgerStage:
             if index.num_rows:
                 files.write(index_path(unit), parquet_bytes(index), index.num_rows)
         kept = group.append_column("_shard", shard_array).filter(pc.is_valid(shard_array))
-        return conform(kept, SHARD_ROW_SCHEMA)
+        return conform(kept, shard_row_schema(self.shard_schema))
 
 
 @dataclass(frozen=True)
 class ShardStage:
-    """Write one output shard (and its JSONL export), sorted by ordinal; return file info."""
+    """Write one output shard (and its JSONL export), sorted by ordinal; return file info.
+
+    A quarantine shard named with the encrypted suffix is encrypted with ``cipher``.
+    """
 
     run_dir: Path
     epoch: int
     jsonl_export: bool
+    cipher: QuarantineCipher | None = None
+    shard_schema: pa.Schema = SHARD_SCHEMA
 
     def __call__(self, groups: pa.Table) -> pa.Table:
-        infos = [self._one_shard(group) for group in iter_groups(conform(groups, SHARD_ROW_SCHEMA), "_shard")]
+        rows = conform(groups, shard_row_schema(self.shard_schema))
+        infos = [self._one_shard(group) for group in iter_groups(rows, "_shard")]
         return concat_or_empty(infos, FILE_SCHEMA)
 
     def _one_shard(self, group: pa.Table) -> pa.Table:
         relative = group.column("_shard")[0].as_py()
-        shard = conform(group, SHARD_SCHEMA)
+        shard = to_shard(group, self.shard_schema)
         files = CompletedFiles(self.run_dir, self.epoch)
-        infos = [(files.write(relative, parquet_bytes(shard), shard.num_rows), relative.split("/", 1)[0])]
+        payload = parquet_bytes(shard)
+        if relative.endswith(ENCRYPTED_SUFFIX):
+            if self.cipher is None:
+                raise ValueError(f"{relative}: an encrypted quarantine shard needs the quarantine key")
+            payload = self.cipher.encrypt(relative, payload)
+        infos = [(files.write(relative, payload, shard.num_rows), relative.split("/", 1)[0])]
         if self.jsonl_export and relative.startswith(DEST_SHARDS + "/"):
             export = "export/" + relative.split("/", 1)[1].replace(".parquet", ".jsonl.zst")
             infos.append((files.write(export, jsonl_zst_bytes(shard), shard.num_rows), "export"))

@@ -178,7 +178,9 @@ def open_stream(
     stop: int | None = None,
 ) -> BinaryIO:
     """Open ``path`` (in ``fs``, local by default) for buffered binary reading, decompressing gzip,
-    zstd, bzip2 or xz by their magic bytes; an uncompressed file may be read from ``start`` to ``stop``.
+    zstd, bzip2 or xz by their magic bytes. An uncompressed file may be read from ``start`` to
+    ``stop``, and so may a gzip file whose members both offsets fall between (its members decompress
+    one after the other, so a range of whole members is a gzip stream of its own).
 
     The result always has ``read1``, and a damaged stream raises one of :data:`COMPRESSION_ERRORS`
     only after every byte before the damage has been returned. A compressed file gives at most
@@ -190,13 +192,15 @@ def open_stream(
         magic = raw.read(len(XZ_MAGIC))
         if not is_compressed(magic):
             return io.BufferedReader(_Range(raw, start, stop), buffer_size=CHUNK_BYTES)  # type: ignore[return-value]
-        if start or stop is not None:
+        ranged = bool(start) or stop is not None
+        if ranged and not magic.startswith(GZIP_MAGIC):
             raise ValueError(f"{path}: a compressed file is read whole, not from byte {start}")
         raw.seek(0)
         inner: BinaryIO
         # every stream opened here is handed to the caller, who closes it (hence noqa: SIM115)
         if magic.startswith(GZIP_MAGIC):
-            inner = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+            members = _Range(raw, start, stop) if ranged else raw
+            inner = gzip.GzipFile(fileobj=members, mode="rb")  # type: ignore[assignment]
         elif magic.startswith(ZSTD_MAGIC):
             inner = io.BufferedReader(_StrictZstdReader(raw), buffer_size=CHUNK_BYTES)  # type: ignore[assignment]
         elif magic.startswith(BZIP2_MAGIC):

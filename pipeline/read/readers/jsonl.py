@@ -13,8 +13,8 @@ in memory, and is one error row. An uncompressed file may be read in slices that
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 import fsspec
 
@@ -32,8 +32,13 @@ _JSON_TYPES = {
 }
 
 
+RowParser = Callable[[dict[str, Any], dict[str, str | None], str], Record | Failure]
+"""A JSONL object or Parquet row, the input's field map and its location, to a record: a flat
+document (:func:`~pipeline.read.readers.record_from_fields`) or a conversation (``readers.chat``)."""
+
+
 def _parse_line(
-    line: bytes, *, first: bool, fields: dict[str, str | None], location: str
+    line: bytes, *, first: bool, fields: dict[str, str | None], location: str, parse: RowParser
 ) -> Record | Failure:
     try:
         # A UTF-8 byte order mark may open the file; it is not part of the first record.
@@ -46,7 +51,7 @@ def _parse_line(
         return Failure(None, location, f"invalid JSON: {exc}")
     if not isinstance(value, dict):
         return Failure(None, location, f"not a JSON object but {_JSON_TYPES[type(value)]}")
-    return record_from_fields(value, fields, location)
+    return parse(value, fields, location)
 
 
 def _skip_rest(stream: BinaryIO, limit: int) -> int:
@@ -65,6 +70,7 @@ def iter_items(
     *,
     max_doc_bytes: int = 8 << 20,
     max_decompressed_bytes: int | None = None,
+    parse: RowParser = record_from_fields,
 ) -> Iterator[Record | Failure]:
     """Records and failures of one JSONL file or slice; locations are ``path:line`` with lines
     counted from 1 at the start of the file (a slice starts after ``unit.first_line`` lines)."""
@@ -90,4 +96,5 @@ def iter_items(
             if oversized:
                 yield Failure(None, location, f"line of {size:,} bytes, over the {limit:,} parsed; not read")
             elif line.strip():
-                yield _parse_line(line, first=line_no == 1, fields=unit.fields, location=location)
+                first = line_no == 1
+                yield _parse_line(line, first=first, fields=unit.fields, location=location, parse=parse)

@@ -16,12 +16,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.read.readers import record_from_fields
+from pipeline.read.readers.jsonl import RowParser
 from pipeline.read.records import Failure, Record
 from pipeline.read.units import ReadUnit
 
 
 def iter_items(
-    unit: ReadUnit, fs: fsspec.AbstractFileSystem, *, batch_size: int = 1024
+    unit: ReadUnit,
+    fs: fsspec.AbstractFileSystem,
+    *,
+    batch_size: int = 1024,
+    parse: RowParser = record_from_fields,
 ) -> Iterator[Record | Failure]:
     """Records and failures of one Parquet file or range of its row groups; locations are
     ``path#row N`` with rows counted from 0 at the start of the file."""
@@ -39,7 +44,7 @@ def iter_items(
             try:
                 for batch in parquet.iter_batches(batch_size=batch_size, row_groups=[group]):
                     for row in batch.to_pylist():
-                        yield record_from_fields(row, unit.fields, f"{unit.display_path}#row {row_no}")
+                        yield parse(row, unit.fields, f"{unit.display_path}#row {row_no}")
                         row_no += 1
             except (pa.ArrowException, OSError) as exc:
                 reason = f"Parquet row group {group} cannot be decoded ({exc}); its rows are lost"

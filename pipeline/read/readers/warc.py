@@ -5,6 +5,10 @@ with partial headers or a short body, and its own gzip reader silently drops a c
 decompression goes through :func:`~pipeline.read.readers.open_stream` (strict), and every record's
 body is checked against its ``Content-Length``; the first damaged record ends the file with one
 error row. Requests, warcinfo, metadata and non-text responses are skipped, not records.
+
+A large file may be read in slices that start at a record (``limits.split_bytes``; in a ``.warc.gz``
+only a record that opens a gzip member): :func:`classify` is what both the read and the planning of
+slices decide a record's kind with, so a slice's records keep the numbers the whole file gives them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
+from enum import Enum
 from typing import Any, BinaryIO
 
 import fsspec
@@ -31,8 +36,12 @@ TEXT_TYPES = ("text/html", "text/plain")
 KEPT_HTTP_HEADERS = ("X-Robots-Tag", "Content-Signal", "tdm-reservation", "tdm-policy", "Link")
 """Response headers that state reuse terms; kept verbatim in meta for the provenance checks."""
 
-KEPT_HTML_META = ("robots", "tdm-reservation", "tdm-policy")
-"""``<meta name=...>`` tags that state reuse terms (``noai``, TDMRep); kept in ``meta.html_meta``."""
+KEPT_HTML_META = ("robots", "tdm-reservation", "tdm-policy", "aigc", "digitalsourcetype")
+"""``<meta name=...>`` tags kept in ``meta.html_meta``: reuse terms (``noai``, TDMRep) and labels of
+AI-generated content (a GB 45438-2025 ``AIGC`` object, an IPTC ``digitalSourceType``)."""
+KEPT_LD_JSON = "digitalsourcetype"
+"""JSON-LD blocks naming this (in any case) are kept verbatim in ``meta.html_ld_json``: schema.org's
+``digitalSourceType`` says whether a model made the page's content."""
 
 ENCODED_HEADERS = ("Content-Encoding", "Transfer-Encoding")
 
@@ -87,7 +96,9 @@ def read_body(record: WarcRecord) -> bytes:
 
 def skip_body(record: WarcRecord) -> None:
     expected = record.content_length
-    consumed = record.reader.consume(-1)
+    # HTTP headers that failed to parse leave the reader part-way into the body, as far as its
+    # buffer happened to reach: what it already passed counts as read.
+    consumed = record.reader.tell() + record.reader.consume(-1)
     if consumed < expected:
         raise DamagedRecord(f"record body has {consumed} of {expected} bytes")
 
@@ -117,22 +128,26 @@ def decode_http_payload(headers: HeaderMap, payload: bytes, limit: int) -> bytes
     return decode_content(payload, headers.get("Content-Encoding") or "", limit)
 
 
-def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> tuple[str, dict[str, str]]:
-    """The document text, and the reuse-terms ``<meta>`` tags of an HTML page (name -> content)."""
+def _payload_text(record: WarcRecord, payload: bytes, mime: str) -> tuple[str, dict[str, str], list[str]]:
+    """The document text, the kept ``<meta>`` tags of an HTML page (name -> content) and its kept
+    JSON-LD blocks."""
     charset = record.http_charset
     encoding = map_encoding_to_html5(charset, fallback_utf8=False) if charset else None
     if encoding is None:
         encoding = detect_encoding(payload, from_html_meta=mime == "text/html")
     text = bytes_to_str(payload, encoding)
     if mime != "text/html":
-        return text, {}
+        return text, {}, []
     tree = HTMLTree.parse(text)
     found: dict[str, list[str]] = {}
     for element in tree.document.query_selector_all("meta[name]"):
         name = (element.getattr("name") or "").strip().lower()
         if name in KEPT_HTML_META:
             found.setdefault(name, []).append((element.getattr("content") or "").strip())
-    return extract_plain_text(tree, main_content=False), {name: ", ".join(v) for name, v in found.items()}
+    scripts = tree.document.query_selector_all('script[type="application/ld+json"]')
+    blocks = [script.text.strip() for script in scripts if KEPT_LD_JSON in script.text.lower()]
+    kept = {name: ", ".join(v) for name, v in found.items()}
+    return extract_plain_text(tree, main_content=False), kept, blocks
 
 
 def _kept_headers(headers: HeaderMap) -> dict[str, str]:
@@ -141,16 +156,8 @@ def _kept_headers(headers: HeaderMap) -> dict[str, str]:
     return {name: ", ".join(values) for name, values in found.items() if values}
 
 
-def _response(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> Record | Failure | None:
-    try:
-        record.parse_http()
-    except OSError as exc:
-        skip_body(record)
-        return Failure(found.key, found.location, f"invalid HTTP headers: {exc}")
+def _response(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> Record | Failure:
     mime = (record.http_content_type or "").lower()
-    if mime not in TEXT_TYPES:
-        skip_body(record)
-        return None
     if max_doc_bytes is not None and record.content_length > raw_limit(max_doc_bytes):
         skip_body(record)  # the page is far over the text limit: not read into memory at all
         reason = (
@@ -171,9 +178,11 @@ def _response(record: WarcRecord, found: Record, max_doc_bytes: int | None) -> R
     kept = _kept_headers(headers)
     if kept:
         meta["http_headers"] = kept
-    text, html_meta = _payload_text(record, payload, mime)
+    text, html_meta, ld_json = _payload_text(record, payload, mime)
     if html_meta:
         meta["html_meta"] = html_meta
+    if ld_json:
+        meta["html_ld_json"] = ld_json
     return replace(found, text=text, meta=meta)
 
 
@@ -191,17 +200,46 @@ def _conversion(record: WarcRecord, found: Record, max_doc_bytes: int | None) ->
     return replace(found, text=text, meta=found.meta | {"content_type": record.headers.get("Content-Type")})
 
 
+class Kind(Enum):
+    """What the reader makes of a WARC record, decided from its headers alone."""
+
+    SKIPPED = "skipped"  # requests, warcinfo, metadata, responses that are not text
+    RESPONSE = "response"  # an HTTP response of a text type: a document
+    CONVERSION = "conversion"  # a WET conversion record: a document
+    INVALID_HTTP = "invalid HTTP"  # a response whose HTTP headers do not parse: an error row
+
+
+def classify(record: WarcRecord) -> tuple[Kind, str | None]:
+    """The record's kind, and for :attr:`Kind.INVALID_HTTP` why; raises DamagedRecord.
+
+    The read and the planning of WARC slices (:mod:`pipeline.read.split`) both decide here, so a
+    slice starts after exactly the documents and error rows the whole file gives before it.
+    """
+    check_length(record)
+    if record.record_type == WarcRecordType.conversion:
+        return Kind.CONVERSION, None
+    if record.record_type != WarcRecordType.response or not record.is_http:
+        return Kind.SKIPPED, None
+    try:
+        record.parse_http()
+    except OSError as exc:
+        return Kind.INVALID_HTTP, str(exc)
+    mime = (record.http_content_type or "").lower()
+    return (Kind.RESPONSE if mime in TEXT_TYPES else Kind.SKIPPED), None
+
+
 def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Record | Failure | None:
     """The record or failure for one WARC record, None for a skipped one; raises DamagedRecord."""
-    check_length(record)
-    record_type = record.record_type
-    is_response = record_type == WarcRecordType.response and record.is_http
-    if not (is_response or record_type == WarcRecordType.conversion):
+    kind, problem = classify(record)
+    if kind is Kind.SKIPPED:
         skip_body(record)
         return None
+    if kind is Kind.INVALID_HTTP:
+        skip_body(record)
+        return Failure(_record_key(record), location, f"invalid HTTP headers: {problem}")
     warc_date = record.headers.get("WARC-Date")
     retrieved_at = parse_timestamp(warc_date) if warc_date else None
-    meta: dict[str, Any] = {"warc_type": "response" if is_response else "conversion"}
+    meta: dict[str, Any] = {"warc_type": "conversion" if kind is Kind.CONVERSION else "response"}
     if warc_date and retrieved_at is None:
         meta["retrieved_at_raw"] = warc_date
     found = Record(
@@ -212,9 +250,9 @@ def _item(record: WarcRecord, location: str, max_doc_bytes: int | None) -> Recor
         meta=meta,
         location=location,
     )
-    return (
-        _response(record, found, max_doc_bytes) if is_response else _conversion(record, found, max_doc_bytes)
-    )
+    if kind is Kind.RESPONSE:
+        return _response(record, found, max_doc_bytes)
+    return _conversion(record, found, max_doc_bytes)
 
 
 def iter_items(
@@ -224,14 +262,16 @@ def iter_items(
     max_doc_bytes: int | None = None,
     max_decompressed_bytes: int | None = None,
 ) -> Iterator[Record | Failure]:
-    """Records and failures of one WARC/WET file.
+    """Records and failures of one WARC/WET file, or of a slice of its records.
 
     Locations are ``path#record N``, N counting every WARC record read (skipped ones too) from 1,
-    so that N is the record's position in the file.
+    so that N is the record's position in the file; a slice starts after ``unit.first_line`` records.
     """
-    count = 0
+    count = unit.first_line
     try:
-        with open_stream(unit.path, max_decompressed_bytes, fs=fs) as stream:
+        with open_stream(
+            unit.path, max_decompressed_bytes, fs=fs, start=unit.start, stop=unit.stop
+        ) as stream:
             for record in every_record(stream):
                 count += 1
                 location = f"{unit.display_path}#record {count}"

@@ -1,0 +1,10 @@
+"""Names of the ``decontamination`` columns, shared by the detector, the policy and the report."""
+
+BENCHMARKS = "decontamination.benchmarks"
+"""JSON list of the names of the benchmarks with a matched item, sorted; null when none."""
+ITEMS = "decontamination.items"
+"""How many distinct benchmark items the document holds."""
+OVERLAP = "decontamination.overlap"
+"""The share of the best match's indexed tokens found in the document."""
+ITEM_IDS = "decontamination.item_ids"
+"""JSON list of the matched items' identifiers (``benchmark:record``), sorted; null when none."""

@@ -1,0 +1,1 @@
+"""AI-generated content: explicit and implicit labels, boilerplate, a classifier score."""
