@@ -64,8 +64,9 @@ app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
 class ModelSpec:
     """One model: its language, the TC260-003 risk its score stands for (None for a model that scores
     no risk, such as :mod:`jobs.train_synthetic`'s), data files and parameters; for the models of
-    this job also the text form it reads, its sources and, when set, the recall its threshold must
-    keep on the development rows (otherwise the threshold of the highest F1 there)."""
+    this job also the text form it reads, its sources and, when set, the corpus base rate its
+    threshold stands for (otherwise its threshold is the one of the highest F1 on the development
+    rows)."""
 
     name: str
     lang: str
@@ -74,7 +75,7 @@ class ModelSpec:
     train: dict[str, Any]
     reads: str | None = None
     sources: tuple[str, ...] = ()
-    dev_recall: float | None = None
+    operating_prior: float | None = None
 
 
 ZH_TRAIN = {"dim": 50, "lr": 0.5, "epoch": 5, "wordNgrams": 3, "bucket": 500000, "thread": 1, "seed": 0}
@@ -106,7 +107,7 @@ MODELS = (
         },
         reads="social",
         sources=("davidson",),
-        dev_recall=0.96,
+        operating_prior=0.02,
     ),
 )
 ORDER_SALT = "order"
@@ -170,12 +171,17 @@ def measure(model: OffensiveModel, test: list[Example], threshold: float = THRES
 
 
 def choose_threshold(spec: ModelSpec, model: OffensiveModel, dev: list[Example]) -> float:
-    """The threshold chosen on the development rows (:class:`ModelSpec`)."""
+    """The model's threshold (:class:`ModelSpec`): the probability that Bayes' rule moves to 0.5 when
+    the base rate goes from the training rows' to ``operating_prior``, or that of the highest F1 on
+    the development rows. The English model keeps the first: Davidson's rows hold no text unlike a
+    tweet, and at the threshold of its best F1 there it flags prose, recipes and bug reports
+    (``MODEL_CARD.md``)."""
+    if spec.operating_prior is not None:
+        train_odds = model.train_prior / (1 - model.train_prior)
+        odds = train_odds / (spec.operating_prior / (1 - spec.operating_prior))
+        return round(odds / (1 + odds), 6)
     truth = [example.positive for example in dev]
-    scores = [model.score(example.text) for example in dev]
-    if spec.dev_recall is not None:
-        return round(harm_data.recall_threshold(truth, scores, spec.dev_recall), 4)
-    return harm_data.f1_threshold(truth, scores)
+    return harm_data.f1_threshold(truth, [model.score(example.text) for example in dev])
 
 
 def _model(spec: ModelSpec, path: Path, train_prior: float) -> OffensiveModel:
@@ -259,6 +265,7 @@ def train_all(data: Path, out_dir: Path, train_python: Path) -> dict[str, Any]:
             "rows": _rows(fitted, dev, test),
             "train": spec.train,
             "quantize": QUANTIZE,
+            "dev_metrics": measure(model, dev, threshold),
             "metrics": {source: measure(model, splits[source][1], threshold) for source in spec.sources},
         }
         crossed = cross_source(spec, splits, train_python)

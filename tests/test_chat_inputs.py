@@ -167,7 +167,7 @@ def test_format_chat_is_checked_before_any_document_is_read(tmp_path: Path) -> N
     write_jsonl(tmp_path / "data" / "pairs.jsonl", pairs)
     write_jsonl(tmp_path / "data" / "listed.jsonl", listed)
     config = chat_config(tmp_path, '[{source: hh, paths: ["data/pairs.jsonl", "data/listed.jsonl"]}]')
-    with pytest.raises(ConfigError, match="preference and preference_messages .* separate runs"):
+    with pytest.raises(ConfigError, match=r"preference and preference_messages .* separate runs"):
         plan_units(load_config(config))
 
 
@@ -206,8 +206,8 @@ def test_malformed_turns_are_error_rows_with_their_reason(tmp_path: Path) -> Non
     assert all(row["turns"] is None and row["text"] is None for row in rows if row["read_error"])
 
 
-POLICY = """  - {id: assistant-harm, when: "'assistant' in harm.roles and 'chosen' in harm.parts", action: drop,
-     reason: the chosen response of the pair is harmful}
+POLICY = """  - {id: assistant-harm, when: "'assistant' in harm.roles and 'chosen' in harm.parts",
+     action: drop, reason: the chosen response of the pair is harmful}
   - {id: red-team-prompt, when: "'user' in harm.roles", action: quarantine,
      reason: red-team prompts are kept but held from general release}
   - {id: pii-in-pair, when: "pii.roles is not None", action: redact, reason: personal information in a turn}
@@ -264,16 +264,20 @@ def test_redaction_keeps_every_turn_and_puts_placeholders_in_the_right_one(tmp_p
     asking["messages"][0]["content"] += " Send it to ana.quintero@example.net please."
     records.append(asking)
     write_jsonl(tmp_path / "data" / "chat.jsonl", records)
-    policy = """  - {id: user-pii, when: "'user' in pii.roles", action: redact, reason: personal information in user turns}
-  - {id: assistant-pii, when: "'assistant' in pii.roles", action: redact, reason: personal information in responses}
+    policy = """  - {id: user-pii, when: "'user' in pii.roles", action: redact, reason: in user turns}
+  - {id: assistant-pii, when: "'assistant' in pii.roles", action: redact, reason: in responses}
 """
     config = chat_config(tmp_path, '[{source: hh, paths: ["data/*.jsonl"]}]', "[{name: pii}]", policy)
 
     result = audit(config, tmp_path / "out", partitions=1)
 
     ledger = {row["doc_id"].split("/")[-1]: row for row in _ledger(result.run_dir)}
-    assert ledger["m1400"]["rule_id"] == "user-pii" and ledger["m1400"]["evidence"]["pii.turns"] == [0]
-    assert ledger["m0352"]["rule_id"] == ledger["m0653"]["rule_id"] == "assistant-pii"
+    for row in ledger.values():
+        roles = row["evidence"].get("pii.roles", [])
+        expected = "user-pii" if "user" in roles else "assistant-pii" if roles else "default"
+        assert row["rule_id"] == expected
+    assert ledger["m1400"]["rule_id"] == "user-pii" and 0 in ledger["m1400"]["evidence"]["pii.turns"]
+    assert ledger["m0653"]["rule_id"] == "assistant-pii"  # an address, e-mail and phone in responses only
     assert ledger["m0000"]["action"] == "keep"
     shards = {row["doc_id"].split("/")[-1]: row for row in _shards(result.run_dir)}
     redacted = 0

@@ -11,7 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from detectors import build_detector
+from detectors.harm.counter_speech import CONDEMNATION, is_counter_speech
 from detectors.harm.detector import HarmDetector, noisy_or
+from jobs import harm_data
+from jobs.train_classifier import source_split
 from tests.conftest import SHARED_DATA, require
 from tests.runs import EVERY_ENGINE, audit
 
@@ -142,3 +145,60 @@ def test_a_source_over_the_harmful_share_is_dropped_whole(
     found = [json.loads(row["evidence"]) for row in ledger.to_pylist()]
     risks = {evidence["harm.top_risk"] for evidence in found if evidence.get("harm.flagged")}
     assert "](plots/harm_by_risk.svg)" in datasheet and risks and all(f">{risk}<" in figure for risk in risks)
+
+
+def _held_out_comments() -> list:
+    data = require(SHARED_DATA / "harm")
+    return source_split("cold", data)[1] + source_split("swsr", data)[1]
+
+
+def test_counter_speech_on_held_out_comments_is_discounted_and_abuse_keeps_its_score() -> None:
+    rows = _held_out_comments()
+    texts = [row.text for row in rows]
+    with_rule, without = (
+        _annotate(build_detector("harm"), texts),
+        _annotate(build_detector("harm", {"counter_speech": False}), texts),
+    )
+    fired = [index for index, row in enumerate(with_rule) if row["harm.counter_speech"]]
+    assert len(fired) >= 20
+    before = sum(without[index]["harm.flagged"] for index in fired)
+    after = sum(with_rule[index]["harm.flagged"] for index in fired)
+    assert after <= 0.7 * before, (before, after)
+    for index in fired:  # the rule: a condemnation, and no listed term used outside quotes
+        assert CONDEMNATION.search(texts[index])
+        assert with_rule[index]["harm.classifier"] == without[index]["harm.classifier"]
+        assert with_rule[index]["harm.max_score"] <= without[index]["harm.max_score"]
+    others = [index for index in range(len(rows)) if index not in set(fired)]
+    assert all(
+        with_rule[index] == {**without[index], "harm.counter_speech": False} for index in others[:2000]
+    )
+    # comments labelled safe that argue against discrimination, flagged without the rule
+    safe = [index for index in fired if not rows[index].positive and without[index]["harm.flagged"]]
+    assert safe and not any(with_rule[index]["harm.flagged"] for index in safe)
+
+
+def test_a_condemnation_that_turns_into_an_attack_is_not_counter_speech() -> None:
+    train = harm_data.cold_train(require(SHARED_DATA / "harm" / harm_data.COLD_TRAIN))
+    mocking = [
+        row.text for row in train if "只是反对歧视黑人" in row.text or "反对地域歧视，可是" in row.text
+    ]
+    assert mocking
+    assert not any(is_counter_speech(text, []) for text in mocking)
+    assert not any(row["harm.counter_speech"] for row in _annotate(build_detector("harm"), mocking))
+
+
+def test_a_slur_in_quotes_is_mentioned_and_one_outside_quotes_is_used() -> None:
+    detector = build_detector("harm", {"classifier_models": False})
+    quoted, used, english = _annotate(
+        detector,
+        [
+            "请不要再叫他们“黑鬼”，这是赤裸裸的歧视。",
+            "请不要再叫他们朋友，黑鬼就是黑鬼。",
+            'Stop calling them "redskins", it is a slur.',
+        ],
+    )
+    assert quoted["harm.counter_speech"] and json.loads(quoted["harm.risks"]) == {"A.2.1": 0.45}
+    assert not used["harm.counter_speech"] and json.loads(used["harm.risks"]) == {
+        "A.2.1": round(noisy_or([0.9, 0.9]), 4)
+    }
+    assert english["harm.counter_speech"] and not english["harm.flagged"]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from detectors.harm.classifier import MANIFEST, prepare, script_language, shift_prior, windows
+from detectors.harm.classifier import MANIFEST, operating_score, script_language, shift_prior, windows
 from detectors.harm.detector import HarmDetector, noisy_or, shipped_models_path
 from jobs import harm_data
 from jobs.harm_data import Example
-from jobs.train_classifier import DEFAULT_TRAIN_PYTHON, train_all
+from jobs.train_classifier import DEFAULT_TRAIN_PYTHON, MODELS, cross_source, source_split, train_all
 from tests.conftest import SHARED_DATA, require
 
 HARM = SHARED_DATA / "harm"
@@ -34,42 +34,125 @@ def _held_out(lang: str) -> list[Example]:
     return harm_data.davidson_split(require(HARM / harm_data.DAVIDSON))[1]
 
 
-@pytest.mark.parametrize(("lang", "goal"), [("zh", 0.80), ("en", 0.90)])
-def test_classifier_and_detector_meet_the_goals_on_held_out_rows(lang: str, goal: float) -> None:
-    rows = _held_out(lang)
+def _manifest() -> dict:
+    return json.loads((shipped_models_path() / MANIFEST).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("source", "goal", "auc"), [("cold", 0.85, 0.93), ("swsr", 0.63, 0.79), ("davidson", 0.96, 0.96)]
+)
+def test_the_detector_reproduces_the_model_cards_held_out_figures(
+    source: str, goal: float, auc: float
+) -> None:
+    rows = source_split(source, require(HARM))[1]
     truth = [row.positive for row in rows]
     detector = HarmDetector()
-    model = detector.models()[lang]
-    raw = [model.probability(prepare(row.text, lang)) for row in rows]
-    alone = harm_data.binary_measures(truth, raw, 0.5)
-    assert alone["f1"] >= goal and alone["roc_auc"] >= 0.93, alone
+    model = detector.models()["en" if source == "davidson" else "zh"]
+    raw = [model.score(row.text) for row in rows]
+    recorded = _manifest()["models"][model.name]["metrics"][source]
+    alone = harm_data.binary_measures(truth, raw, model.threshold)
+    for key in ("precision", "recall", "f1", "roc_auc"):
+        assert alone[key] == pytest.approx(recorded[key], abs=1e-4), key
     combined = _annotate(detector, {"text": [row.text for row in rows]})
-    flagged = [float(row["harm.flagged"]) for row in combined]
-    both = harm_data.binary_measures(truth, flagged, 0.5)
-    assert both["f1"] >= goal, both
+    both = harm_data.binary_measures(truth, [float(row["harm.flagged"]) for row in combined], 0.5)
+    assert both["f1"] >= goal and alone["roc_auc"] >= auc, both
     keywords = _annotate(HarmDetector({"classifier_models": False}), {"text": [row.text for row in rows]})
     baseline = harm_data.binary_measures(truth, [float(row["harm.flagged"]) for row in keywords], 0.5)
-    if lang == "zh":  # the starter library knows few of COLD's words: the model is what finds them
-        assert both["f1"] > baseline["f1"] + 0.4, (both, baseline)
+    if source != "davidson":  # the starter library knows few of these words: the model is what finds them
+        assert both["f1"] > baseline["f1"] + 0.35, (both, baseline)
     else:
         assert both["recall"] > baseline["recall"], (both, baseline)
 
 
+def test_english_non_offensive_tweets_flagged_stay_under_5_percent_at_recall_95() -> None:
+    rows = _held_out("en")
+    truth = [row.positive for row in rows]
+    annotated = _annotate(HarmDetector(), {"text": [row.text for row in rows]})
+    flagged = [row["harm.flagged"] for row in annotated]
+    recall = sum(f for f, t in zip(flagged, truth, strict=True) if t) / sum(truth)
+    assert recall >= 0.95 and harm_data.false_positive_rate(truth, flagged) <= 0.05
+    scores = [row["harm.max_score"] for row in annotated]
+    threshold = harm_data.recall_threshold(truth, scores, 0.95)
+    assert harm_data.false_positive_rate(truth, [score >= threshold for score in scores]) <= 0.05
+    unchecked = _annotate(HarmDetector({"classifier_clear": 0.0}), {"text": [row.text for row in rows]})
+    assert harm_data.false_positive_rate(truth, [row["harm.flagged"] for row in unchecked]) > 0.06
+    model = HarmDetector().models()["en"]
+    cleared = [row for row, text in zip(annotated, rows, strict=True) if row["harm.cleared"]]
+    assert cleared and all(row["harm.terms"] for row in cleared)
+    assert all(
+        model.score(text.text) < 0.05
+        for row, text in zip(annotated, rows, strict=True)
+        if row["harm.cleared"]
+    )
+
+
 def test_the_manifest_describes_the_shipped_files_and_the_data_they_came_from() -> None:
     folder = shipped_models_path()
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest = _manifest()
     for entry in manifest["models"].values():
         assert hashlib.sha256((folder / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
         assert entry["train"]["seed"] == 0 and entry["train"]["thread"] == 1
+        assert entry["bytes"] < 2_500_000
     for name, entry in manifest["data"].items():
         assert harm_data.file_sha256(require(HARM / name)) == entry["sha256"], name
-    davidson_train, davidson_test = harm_data.davidson_split(HARM / harm_data.DAVIDSON)
-    assert manifest["models"]["offensive_en"]["rows"]["train"] == len(davidson_train)
-    assert manifest["models"]["offensive_en"]["rows"]["test"] == len(davidson_test)
-    cold_test = harm_data.cold_dev(HARM / harm_data.COLD_DEV)
-    cold_train = harm_data.cold_train(HARM / harm_data.COLD_TRAIN, exclude=cold_test)
-    assert not {row.text for row in cold_train} & {row.text for row in cold_test}
-    assert manifest["models"]["offensive_zh"]["rows"]["train"] == len(cold_train)
+    for spec in MODELS:
+        entry = manifest["models"][spec.name]
+        splits = [source_split(source, HARM) for source in spec.sources]
+        train = [row for split in splits for row in split[0]]
+        fitted, dev = harm_data.dev_split(train)
+        test = [row for split in splits for row in split[1]]
+        assert not {row.text for row in train} & {row.text for row in test}
+        assert not {row.text for row in fitted} & {row.text for row in dev}
+        rows = entry["rows"]
+        assert (rows["train"], rows["dev"], rows["test"]) == (len(fitted), len(dev), len(test))
+    zh = manifest["models"]["offensive_zh"]
+    assert zh["sources"] == ["cold", "swsr"] and set(zh["cross_source"]) == {"cold->swsr", "swsr->cold"}
+
+
+def test_the_chinese_threshold_is_the_best_f1_on_development_rows_and_reads_as_one_half() -> None:
+    detector = HarmDetector()
+    model = detector.models()["zh"]
+    train = [row for source in ("cold", "swsr") for row in source_split(source, require(HARM))[0]]
+    dev = harm_data.dev_split(train)[1]
+    scores = [model.score(row.text) for row in dev]
+    assert harm_data.f1_threshold([row.positive for row in dev], scores) == model.threshold
+    assert operating_score(model, model.threshold, None) == pytest.approx(0.5)
+    assert (
+        operating_score(model, 0.9 * model.threshold, None)
+        < 0.5
+        < operating_score(model, 1.1 * model.threshold, None)
+    )
+    english = detector.models()["en"]  # its threshold is Bayes' shift of its training base rate to 2%
+    assert operating_score(english, 0.7, None) == pytest.approx(
+        shift_prior(0.7, english.train_prior, 0.02), abs=1e-5
+    )
+
+
+def test_cross_source_figures_are_recorded_for_both_directions() -> None:
+    crossed = _manifest()["models"]["offensive_zh"]["cross_source"]
+    for pair, entry in crossed.items():
+        scored_on = pair.split("->")[1]
+        test = source_split(scored_on, require(HARM))[1]
+        assert entry["rows"]["test"] == len(test)
+        assert (
+            entry["metrics"]["threshold"] <= 1
+            and 0.5 < entry["metrics"]["roc_auc"] < entry["metrics_own_test"]["roc_auc"]
+        )
+    # across sources the figures fall far below each source's own held-out rows: the labels differ
+    # (COLD: offence against race, gender, region; SWSR: sexism, much of it without offence)
+    assert all(entry["metrics"]["f1"] < entry["metrics_own_test"]["f1"] for entry in crossed.values())
+
+
+@pytest.mark.slow
+def test_cross_source_models_retrain_to_the_recorded_hashes_and_figures() -> None:
+    if not DEFAULT_TRAIN_PYTHON.is_file():
+        pytest.skip(f"no training venv at {DEFAULT_TRAIN_PYTHON}; `make train-env` builds it")
+    spec = next(spec for spec in MODELS if spec.name == "offensive_zh")
+    splits = {source: source_split(source, require(HARM)) for source in spec.sources}
+    assert (
+        cross_source(spec, splits, DEFAULT_TRAIN_PYTHON)
+        == _manifest()["models"]["offensive_zh"]["cross_source"]
+    )
 
 
 def test_scores_join_the_keyword_scores_by_noisy_or_for_the_models_risk(tmp_path: Path) -> None:

@@ -26,13 +26,17 @@ breaking a model that still reads the old way:
   against single characters with word n-grams and brought nothing across sources (``MODEL_CARD.md``),
   so the detector needs no segmenter and its dictionary.
 
-Base rate: a model's probability carries the share of offensive rows in its training data (80% in
-Davidson's tweets, 49% in COLD), and text unlike anything it was trained on falls back on that
-share: raw, the English model calls one window of presidential prose in eight offensive. So each
-window's probability is moved from the training base rate to the base rate assumed for the audited
-corpus, ``prior`` (Bayes' rule for a change of class priors, Saerens et al. 2002: the odds are
-multiplied by ``prior/(1-prior)`` over ``train_prior/(1-train_prior)``). This ranks documents
-as before (ROC-AUC unchanged but for rounding) and only moves what crosses a threshold.
+Operating point (:func:`operating_score`): each ``training.json`` entry carries the ``threshold`` at
+which the model flags, fixed by the training job (``MODEL_CARD.md``), and by default every window
+probability is calibrated so that this threshold reads 0.5 (its odds divided by the threshold's
+odds; the order of scores is kept), so the detector's ``flag_threshold`` of 0.5 is the model's own
+operating point. The Chinese model's threshold is the one of the highest F1 on its development
+rows. The English model's is the one at which Bayes' rule for a change of class priors (Saerens et
+al. 2002: the odds multiplied by ``prior/(1-prior)`` over ``train_prior/(1-train_prior)``) moves
+the probability from its training base rate (83% of Davidson's tweets are offensive) to 2%: text
+unlike anything it was trained on falls back on that base rate, and raw, the English model calls
+one window of presidential prose in eight offensive. ``classifier_prior`` replaces both by that
+shift to a base rate the user assumes for the audited corpus.
 
 Long documents: the models were trained on tweets and short comments, so a document is cut into
 windows of whole lines of up to ``window`` characters (a longer line is cut at ``window``), only
@@ -153,6 +157,8 @@ class OffensiveModel:
     train_prior: float
     reads: str | None = None
     """The text form of :func:`prepare` the model was trained on; None: the language's."""
+    threshold: float | None = None
+    """The probability at which the model flags (``training.json``); None: 0.5."""
 
     @property
     def form(self) -> str:
@@ -172,10 +178,25 @@ class OffensiveModel:
 
 def shift_prior(probability: float, train_prior: float, prior: float) -> float:
     """``probability`` moved from base rate ``train_prior`` to ``prior`` (module docstring)."""
+    return calibrate(probability, (train_prior / (1 - train_prior)) / (prior / (1 - prior)))
+
+
+def calibrate(probability: float, threshold_odds: float) -> float:
+    """``probability`` with its odds divided by ``threshold_odds``: the probability whose odds those
+    are reads 0.5 afterwards, and the order of scores is kept."""
     if probability >= 1.0 or probability <= 0.0:
         return probability
-    odds = probability / (1 - probability) * (prior / (1 - prior)) / (train_prior / (1 - train_prior))
+    odds = probability / (1 - probability) / threshold_odds
     return odds / (1 + odds)
+
+
+def operating_score(model: OffensiveModel, probability: float, prior: float | None) -> float:
+    """``probability`` as the detector weighs it: moved to base rate ``prior`` when one is given,
+    else calibrated so that the model's own ``threshold`` reads 0.5 (module docstring)."""
+    if prior is not None:
+        return shift_prior(probability, model.train_prior, prior)
+    threshold = model.threshold if model.threshold is not None else 0.5
+    return calibrate(probability, threshold / (1 - threshold))
 
 
 def load_models(folder: Path) -> dict[str, OffensiveModel]:
@@ -200,10 +221,16 @@ def load_models(folder: Path) -> dict[str, OffensiveModel]:
                 entry["sha256"],
                 entry["train_prior"],
                 entry.get("reads"),
+                entry.get("threshold"),
             )
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{manifest_path}: {type(exc).__name__}: {exc}") from None
     return models
+
+
+def window_probabilities(model: OffensiveModel, text: str, window: int, max_chars: int) -> list[float]:
+    """The model's probability for each window of ``text``'s first ``max_chars`` characters."""
+    return [model.score(piece) for piece in windows(text[:max_chars], window)]
 
 
 def document_score(
@@ -211,7 +238,7 @@ def document_score(
 ) -> float:
     """The mean window probability of ``text``'s first ``max_chars`` characters, moved to base rate
     ``prior`` (raw when None), 6 decimals (4 would tie the many small scores)."""
-    scores = [model.score(piece) for piece in windows(text[:max_chars], window)]
+    scores = window_probabilities(model, text, window, max_chars)
     if prior is not None:
         scores = [shift_prior(score, model.train_prior, prior) for score in scores]
     return round(sum(scores) / len(scores), 6) if scores else 0.0

@@ -11,14 +11,18 @@ So the rule is explicit and narrow, and it only lowers a score, it never raises 
   appeal to equality (``人人平等``, ``一视同仁``, ``互相尊重``), ``别再说/叫``; in English ``stop calling``,
   ``is a slur``, ``against racism`` and the like;
 * **not ironised**: no ``只是反对``, ``并不/从不/不是 反对``, ``不是不能``, ``嘴上说``, ``所谓``, ``圣母``,
-  ``白左`` (the standard turns of the mocking reply), no ``not against``;
+  ``白左`` (the standard turns of the mocking reply), no ``not against``, and no ``但/可是/不过/然而/but``
+  after the first cue (``反对地域歧视，可是...`` is a disclaimer before the attack);
 * **no slur in use**: every keyword-library hit of a discrimination or profanity risk lies inside
   quotation marks (``「」『』“”‘’""``), where it is mentioned rather than used.
 
 A document that passes gets ``harm.counter_speech`` true, and its classifier score and the weights
 of its quoted hits are multiplied by :data:`DISCOUNT` before they combine, so a confident score falls
 under the flag threshold while text that goes on to abuse (and so carries a listed term outside
-quotes, or an ironising turn) keeps its full score. Measured in ``MODEL_CARD.md``.
+quotes, or an ironising turn) keeps its full score; only a model certain of itself (probability
+1, which halved still reaches 0.5) or term weights that add up still flag it. Measured on held-out
+comments in ``MODEL_CARD.md``: a discount of 0.4 unflagged every comment the rule fires on, abusive
+ones included; 0.5 keeps most of those.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ CONDEMNATION = re.compile(
             rf"{_NEGATION}(?:再|去|随便|这样|乱|搞|动不动就?){{0,2}}{_DISCRIMINATION}",
             rf"{_OPPOSE}(?:一切|任何|所有)?(?:形式的)?{_DISCRIMINATION}",
             rf"{_DISCRIMINATION}(?:本身)?(?:是|都是|就是)?(?:不对|错误|错的|可耻|要不得|不可取|没有道理|愚蠢|无知)",
-            r"人人(?:生而)?平等|众生平等|一视同仁|平等对待|互相尊重|尊重每一个",
+            r"人人(?:生而)?平等|众生平等|(?<!不)一视同仁|(?<!不)平等对待|互相尊重|尊重每一个",
             r"(?:别再|不要再)(?:说|叫|骂)|不要(?:叫|骂)(?:人家|他们|她们)",
             r"\b(?:stop|quit|don'?t|do not|never)\s+(?:calling|call|using|use|saying|say)\b",
             r"\b(?:is|are|was|were)\s+(?:a\s+)?(?:racial\s+)?(?:slurs?|racist|sexist|homophobic|derogatory)\b",
@@ -57,6 +61,8 @@ IRONY = re.compile(
     re.IGNORECASE,
 )
 """Turns that quote a condemnation to mock it."""
+BUT = re.compile(r"但是?|可是|不过|然而|\bbut\b", re.IGNORECASE)
+"""A turn after the condemnation: "反对地域歧视，可是..." is a disclaimer before the attack."""
 QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|‘[^’]*’|\"[^\"\n]*\"")
 """Quotation marks, Chinese and Western: a term between them is mentioned."""
 
@@ -74,7 +80,10 @@ def inside(span: tuple[int, int], quotes: list[tuple[int, int]]) -> bool:
 def is_counter_speech(text: str, term_spans: Iterable[tuple[int, int]]) -> bool:
     """Whether ``text`` condemns discrimination, without irony, and uses none of the listed terms
     found at ``term_spans`` outside quotation marks (module docstring)."""
-    if CONDEMNATION.search(text) is None or IRONY.search(text) is not None:
+    condemnation = CONDEMNATION.search(text)
+    if condemnation is None or IRONY.search(text) is not None:
+        return False
+    if BUT.search(text, condemnation.end()) is not None:
         return False
     quotes = quoted_spans(text)
     return all(inside(span, quotes) for span in term_spans)

@@ -29,11 +29,20 @@ irony, and uses no listed term outside quotation marks, has its classifier score
 (not hazard terms) multiplied by ``DISCOUNT`` before they combine; ``harm.counter_speech`` records it,
 ``harm.classifier`` keeps the model's own score, so the ledger shows both sides of the rule.
 
-``classifier_prior`` (default 0.02) is the share of offensive documents assumed in the audited
-corpus; it moves each probability from the model's training base rate (:mod:`detectors.harm.classifier`).
-At 0.1 the English model, trained on tweets, still flagged 3 of 51 hobby-forum posts of the demo
-(a sourdough tip, a pasta tip, a git tip), enough to cross TC260-003's 5% source rule; at 0.02 none,
-for 0.3 points of the detector's F1 on the held-out tweets and 1.1 on COLD (``MODEL_CARD.md``).
+Each model weighs in at its own operating point (:func:`detectors.harm.classifier.operating_score`):
+the threshold ``training.json`` gives it reads 0.5. The Chinese model's is the threshold of its best
+F1 on development rows of its training sources; the English model's the one that Bayes' rule for a
+base rate of 2% gives, because at a base rate of 10% the English model trained on tweets flagged 3
+of 51 hobby-forum posts of the demo (a sourdough tip, a pasta tip, a git tip), enough to cross
+TC260-003's 5% source rule. ``classifier_prior`` replaces both by Bayes' shift to a base rate
+assumed for the audited corpus.
+
+Context for listed terms: where a model reads the document's language and finds it clean (mean raw
+window probability under ``classifier_clear``, 0.05), the weights of the listed terms it holds also
+count at ``DISCOUNT``, and ``harm.cleared`` records it. A term is context-blind (``redskins`` in a
+football score, ``redneck`` said of oneself, ``bitch`` as filler); the model has read the sentence.
+On development tweets the rule cut the flagged share of non-offensive tweets from 9.3% to 7.6% for
+0.1 points of recall, and gained nothing more above 0.05. Both witnesses still combine by noisy-or.
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,10 +61,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from detectors.base import Detector
 from detectors.harm.classifier import (
     OffensiveModel,
-    document_score,
     load_models,
+    operating_score,
     script_language,
     shipped_models_path,
+    window_probabilities,
 )
 from detectors.harm.counter_speech import DISCOUNT, is_counter_speech
 from detectors.harm.keywords import Hit, KeywordLibrary
@@ -91,6 +101,15 @@ def _library(path: str) -> KeywordLibrary:
     return KeywordLibrary.load(path)
 
 
+class Classified(NamedTuple):
+    """A document's classifier evidence: the model, its score at the model's operating point (the
+    mean window score, what joins the keyword score) and the mean raw window probability."""
+
+    model: OffensiveModel
+    score: float
+    raw: float
+
+
 def noisy_or(weights: list[float]) -> float:
     return 1.0 - math.prod(1.0 - min(max(w, 0.0), 1.0) for w in weights)
 
@@ -124,10 +143,19 @@ class HarmParams(BaseModel):
         default=0.1, ge=0.0, le=1.0, description="classifier probabilities below this stay out of harm.risks"
     )
     classifier_prior: float | None = Field(
-        default=0.02,
+        default=None,
         gt=0.0,
         lt=1.0,
-        description="assumed share of offensive documents; none: raw probabilities",
+        description="assumed share of offensive documents; none: each model's own threshold (training.json)",
+    )
+    counter_speech: bool = Field(
+        default=True, description="discount documents that condemn discrimination (counter_speech.py)"
+    )
+    classifier_clear: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="mean raw probability under which listed terms count at the discount",
     )
     classifier_window: int = Field(default=300, gt=0, description="characters per scored window")
     classifier_max_chars: int = Field(default=20000, gt=0, description="only this many leading characters")
@@ -140,7 +168,8 @@ class HarmDetector(Detector):
     match, harm and hazard, never the text), ``harm.classifier`` (JSON model name -> probability, for the
     model of the document's language), ``harm.counter_speech`` (the document condemns discrimination
     and uses no listed term outside quotes: its classifier score and term weights count at
-    :data:`~detectors.harm.counter_speech.DISCOUNT`), and ``hazard.candidate``, ``hazard.categories``
+    :data:`~detectors.harm.counter_speech.DISCOUNT`), ``harm.cleared`` (the model read the document as
+    clean, so its listed terms count at the discount), and ``hazard.candidate``, ``hazard.categories``
     (JSON list) and ``hazard.score`` for hazardous knowledge."""
 
     name = "harm"
@@ -178,6 +207,7 @@ class HarmDetector(Detector):
             pa.field("harm.spans", pa.string()),
             pa.field("harm.classifier", pa.string()),
             pa.field("harm.counter_speech", pa.bool_()),
+            pa.field("harm.cleared", pa.bool_()),
             pa.field("hazard.candidate", pa.bool_()),
             pa.field("hazard.categories", pa.string()),
             pa.field("hazard.score", pa.float64()),
@@ -187,8 +217,8 @@ class HarmDetector(Detector):
         """The classifier models by the language they read; empty when the classifier is off."""
         return _models(self._models_path) if self._models_path is not None else {}
 
-    def classify(self, text: str, lang: str | None) -> tuple[OffensiveModel, float] | None:
-        """The model for ``lang`` (the script of ``text`` when None) and its document score; None
+    def classify(self, text: str, lang: str | None) -> Classified | None:
+        """The model for ``lang`` (the script of ``text`` when None) and its document scores; None
         when the classifier is off, no model reads that language, or the text has no letters (a
         symbols-only document gets a language from the identifier but has no words to score)."""
         if not any(char.isalpha() for char in text):
@@ -197,10 +227,11 @@ class HarmDetector(Detector):
         if model is None:
             return None
         params = self.params
-        score = document_score(
-            model, text, params.classifier_window, params.classifier_max_chars, params.classifier_prior
-        )
-        return model, score
+        raw = window_probabilities(model, text, params.classifier_window, params.classifier_max_chars)
+        if not raw:
+            return Classified(model, 0.0, 0.0)
+        scores = [operating_score(model, value, params.classifier_prior) for value in raw]
+        return Classified(model, round(sum(scores) / len(scores), 6), sum(raw) / len(raw))
 
     def annotate(self, batch: pa.RecordBatch) -> list[pa.Array]:
         library = _library(self._path)
@@ -214,17 +245,18 @@ class HarmDetector(Detector):
 
     def _annotate_one(self, library: KeywordLibrary, text: str, lang: str | None) -> dict[str, Any]:
         hits = library.match(text)
-        countered = is_counter_speech(
-            text, [(hit.start, hit.end) for hit in hits if not hit.risk.startswith(HAZARD_PREFIX)]
-        )
+        term_spans = [(hit.start, hit.end) for hit in hits if not hit.risk.startswith(HAZARD_PREFIX)]
+        countered = self.params.counter_speech and is_counter_speech(text, term_spans)
+        classified = self.classify(text, lang)
+        cleared = classified is not None and classified.raw < self.params.classifier_clear
         discount = DISCOUNT if countered else 1.0
+        term_discount = DISCOUNT if countered or cleared else 1.0
         by_risk: dict[str, list[float]] = {}
         for hit in hits:
-            weight = hit.weight if hit.risk.startswith(HAZARD_PREFIX) else hit.weight * discount
+            weight = hit.weight if hit.risk.startswith(HAZARD_PREFIX) else hit.weight * term_discount
             by_risk.setdefault(hit.risk, []).append(weight)
-        classified = self.classify(text, lang)
-        if classified is not None and classified[1] * discount >= self.params.classifier_floor:
-            by_risk.setdefault(classified[0].risk, []).append(classified[1] * discount)
+        if classified is not None and classified.score * discount >= self.params.classifier_floor:
+            by_risk.setdefault(classified.model.risk, []).append(classified.score * discount)
         harm = {
             risk: round(noisy_or(w), 4)
             for risk, w in sorted(by_risk.items())
@@ -233,7 +265,7 @@ class HarmDetector(Detector):
         hazard_hits = [hit for hit in hits if hit.risk.startswith(HAZARD_PREFIX)]
         top = max(harm.items(), key=lambda item: (item[1], item[0]), default=(None, 0.0))
         terms = sorted({hit.term_id for hit in hits})
-        scores = {classified[0].name: classified[1]} if classified else None
+        scores = {classified.model.name: classified.score} if classified else None
         categories = sorted({hit.risk for hit in hazard_hits})
         return {
             "harm.risks": json.dumps(harm, separators=(",", ":")) if harm else None,
@@ -246,6 +278,7 @@ class HarmDetector(Detector):
             else None,
             "harm.classifier": json.dumps(scores, separators=(",", ":")) if scores else None,
             "harm.counter_speech": countered,
+            "harm.cleared": cleared and bool(term_spans),
             "hazard.candidate": bool(hazard_hits),
             "hazard.categories": json.dumps(categories) if categories else None,
             "hazard.score": hazard_score(text, hazard_hits) if hazard_hits else 0.0,
@@ -257,7 +290,12 @@ class HarmDetector(Detector):
             "keyword_library": Path(self._path).name,
             "library_version": self._version,
             "classifier_models": {
-                model.name: {"file": Path(model.path).name, "sha256": model.sha256, "risk": model.risk}
+                model.name: {
+                    "file": Path(model.path).name,
+                    "sha256": model.sha256,
+                    "risk": model.risk,
+                    "threshold": model.threshold,
+                }
                 for model in self.models().values()
             },
         }
