@@ -17,7 +17,9 @@ Labelled sets, none of them used to write the lexicons:
 
 A sentence counts as tagged when the ``bias`` detector finds a descriptor of the labelled axis
 (:data:`AXES`); for gender, also when it counts a gendered pronoun (``bias.pronouns``: he, she,
-him, her...), the detector's other gender signal. Both gender figures are printed.
+him, her...), the detector's other gender signal. Both gender figures are printed. Given names
+(``given_names``, on by default) are a gender signal too; the test half and the false-tag rates are
+also printed with them turned off.
 
 The false-tag rate is measured on text that names no group of people: the sentences of the wine
 reviews of the shared NLTK corpus (``webtext-wine``, where ``old``, ``black``, ``young``, ``fat``
@@ -139,21 +141,23 @@ def wine_sentences() -> list[str]:
     ]
 
 
-def annotate(texts: list[str]) -> list[tuple[dict, dict, dict]]:
+def annotate(texts: list[str], given_names: bool = True) -> list[tuple[dict, dict, dict]]:
     """Per text: axis -> mentions, term id -> mentions, pronoun -> count."""
-    detector = BiasDetector()
+    detector = BiasDetector({"given_names": given_names})
     names = [field.name for field in detector.output_fields()]
     columns = detector.annotate(pa.record_batch({"text": texts}))
     found = [columns[names.index(name)].to_pylist() for name in (REPRESENTATION, TERMS, PRONOUNS)]
     return [tuple(json.loads(value) if value else {} for value in row) for row in zip(*found, strict=True)]
 
 
-def tagged_shares(items: list[Item], pronouns_count: bool = False) -> dict[str, tuple[int, int]]:
+def tagged_shares(
+    items: list[Item], pronouns_count: bool = False, given_names: bool = True
+) -> dict[str, tuple[int, int]]:
     """Per first axis and ``overall``: ``(tagged, total)`` sentences."""
     tagged: Counter[str] = Counter()
     totals: Counter[str] = Counter()
     for (axes, _), (representation, _, pronouns) in zip(
-        items, annotate([text for _, text in items]), strict=True
+        items, annotate([text for _, text in items], given_names), strict=True
     ):
         hit = any(axis in representation for axis in axes)
         if pronouns_count and "gender_and_sex" in axes:
@@ -164,11 +168,11 @@ def tagged_shares(items: list[Item], pronouns_count: bool = False) -> dict[str, 
     return {key: (tagged[key], totals[key]) for key in sorted(totals)}
 
 
-def false_tags(sentences: list[str]) -> tuple[int, int, Counter[str]]:
+def false_tags(sentences: list[str], given_names: bool = True) -> tuple[int, int, Counter[str]]:
     """Sentences with any descriptor, all sentences, and the terms that tagged them."""
     terms: Counter[str] = Counter()
     flagged = 0
-    for _, found, _ in annotate(sentences):
+    for _, found, _ in annotate(sentences, given_names):
         flagged += bool(found)
         terms.update(found)
     return flagged, len(sentences), terms
@@ -184,9 +188,9 @@ def _print_shares(
     print(f"{'gender + pronouns':>20}: {tagged:>5} / {total:<5} {tagged / total:6.1%}")
 
 
-def _with_pronouns(items: list[Item]) -> tuple[int, int]:
+def _with_pronouns(items: list[Item], given_names: bool = True) -> tuple[int, int]:
     gender = [item for item in items if "gender_and_sex" in item[0]]
-    return tagged_shares(gender, pronouns_count=True).get("overall", (0, 1))
+    return tagged_shares(gender, pronouns_count=True, given_names=given_names).get("overall", (0, 1))
 
 
 def main() -> None:
@@ -201,6 +205,11 @@ def main() -> None:
         _print_shares(
             f"CrowS-Pairs {label}: labelled axis tagged", tagged_shares(items), _with_pronouns(items)
         )
+    _print_shares(
+        "CrowS-Pairs test half, given names off",
+        tagged_shares(halves[False], given_names=False),
+        _with_pronouns(halves[False], given_names=False),
+    )
     labelled, unrelated = stereoset_items(stereoset)
     _print_shares(
         "StereoSet intrasentence (never read): labelled axis tagged",
@@ -215,6 +224,8 @@ def main() -> None:
         if total:
             top = ", ".join(f"{term} {count}" for term, count in terms.most_common(8))
             print(f"\nfalse tags, {title}: {flagged} / {total} sentences {flagged / total:.1%} ({top})")
+            flagged, _, _ = false_tags(sentences, given_names=False)
+            print(f"  given names off: {flagged} / {total} sentences {flagged / total:.1%}")
     test = tagged_shares(halves[False])
     tagged, total = test["overall"]
     low = {axis: t / n for axis, (t, n) in test.items() if axis != "overall" and t / n < GOAL_AXIS}

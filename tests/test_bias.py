@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -69,24 +71,25 @@ def test_hand_counted_descriptors_and_pronouns_in_real_documents(by_id: dict[str
     ]
     ad, overheard, old_man, train, udhr_zh = _annotate([by_id[i]["text"] for i in ids])
     # "A professional business male, late 40s, 6 feet tall, slim build, well groomed, ... a genuine
-    # female of similar age or older": "well groomed" is the HolisticBias phrase "well-groomed"
+    # female of similar age or older": "well groomed" is the HolisticBias phrase "well-groomed";
+    # "male" and "female" are person nouns (plurals "males", "females"), so "professional" and
+    # "well groomed" attach to one, while "tall", "slim" and "older" stand more than four words from
+    # any person word and, being adjectives that also describe things, are not counted
     assert ad["bias.terms"] == {
         "en.characteristics.professional": 1,
         "en.gender_and_sex.male": 1,
-        "en.body_type.tall": 1,
-        "en.body_type.slim": 1,
         "en.body_type.well_groomed": 1,
         "en.gender_and_sex.female": 1,
-        "en.age.older": 1,
     }
-    assert ad["bias.representation"] == {"age": 1, "body_type": 3, "characteristics": 1, "gender_and_sex": 2}
+    assert ad["bias.representation"] == {"body_type": 1, "characteristics": 1, "gender_and_sex": 2}
     assert ad["bias.pronouns"] is None
-    assert ad["bias.identity_risks"] == ["A.2.5", "A.2.6", "A.2.7", "A.2.9"]
-    # "How old are you?", "a fourteen year old", "a twenty-five year old", "how mature", "more
-    # mature", "older than eighteen", two "Hipster girl:" and two "Guy:" turns
+    assert ad["bias.identity_risks"] == ["A.2.5", "A.2.7", "A.2.9"]
+    # "How old are you?", "a twenty-five year old, right? I'm", "how mature you are", "older than
+    # eighteen", two "Hipster girl:" and two "Guy:" turns; "a fourteen year old could be more mature"
+    # has no person word within four words of "old" or "mature", so neither counts there
     assert overheard["bias.terms"] == {
-        "en.age.old": 3,
-        "en.age.mature": 2,
+        "en.age.old": 2,
+        "en.age.mature": 1,
         "en.age.older": 1,
         "en.cultural.hipster": 2,
         "en.gender_and_sex.girl": 2,
@@ -296,7 +299,7 @@ def test_bias_section_renders_shares_pronouns_examples_and_figures(finished_run)
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    markdown = environment.get_template("datasheet_bias.md.j2").render(bias=summary)
+    markdown = environment.get_template("datasheet_bias.md.j2").render(bias=summary, samples=True)
     reports = run_dir / "reports"
     figures = [
         summary["figures"]["axes"],
@@ -309,7 +312,7 @@ def test_bias_section_renders_shares_pronouns_examples_and_figures(finished_run)
     doc_ids = {row["doc_id"] for row in read_ledger(run_dir, record, columns=["doc_id"]).to_pylist()}
     for axis in summary["axes"]:
         assert axis["examples"] and set(axis["examples"]) <= doc_ids
-        assert f"| {axis['axis']} |" in markdown
+        assert f"| {axis['axis']} |" in markdown and f"`{axis['examples'][0]}`" in markdown
     by_source = {row["source_id"]: row for row in record["source_bias"]}
     for source in summary["sources"]:
         assert f"| {source['source_id']} | {source['documents']} | {source['with_descriptors']} |" in markdown
@@ -352,17 +355,64 @@ def test_the_detector_tags_the_labelled_axis_of_crows_pairs_sentences() -> None:
     test_half = bias_axes.labelled_sentences(bias_axes.crows_pairs_path(), dev=False)
     shares = bias_axes.tagged_shares([((axis,), text) for axis, text in test_half])
     tagged, total = shares["overall"]
-    assert total == 1004 and tagged / total > 0.62  # 0.48 with HolisticBias alone
+    assert total == 1004 and tagged / total > 0.65  # 0.48 with HolisticBias alone
     for axis in ("race_ethnicity", "religion", "sexual_orientation", "body_type", "age", "nationality"):
-        assert shares[axis][0] / shares[axis][1] > 0.6, axis
+        assert shares[axis][0] / shares[axis][1] > 0.55, axis  # "white" with no person word is a colour
     assert shares["religion"][0] / shares["religion"][1] > 0.85
 
 
 def test_false_tags_on_wine_reviews_stay_rare() -> None:
     require(SHARED_DATA / "corpora" / "nltk_mixed.jsonl.gz")
     flagged, total, terms = _bias_axes().false_tags(_bias_axes().wine_sentences())
-    assert total > 3000 and flagged / total < 0.17
+    assert total > 3000 and flagged / total < 0.03  # 0.155 before attributive descriptors needed a person
     assert "en.nationality.new" not in terms and not any(term.startswith("en.shadow") for term in terms)
+    assert not any(term.startswith("en.person") for term in terms)
+
+
+def test_adjectives_of_wine_are_not_descriptors_but_of_people_are(by_id: dict[str, dict]) -> None:
+    bias_axes = _bias_axes()
+    wine = [
+        sentence
+        for sentence in bias_axes.wine_sentences()
+        if re.search(r"\b(rich|old|young|toned|pretty|fruity)\b", sentence, re.IGNORECASE)
+    ]
+    assert len(wine) > 200
+    found = Counter(term for row in _annotate(wine) for term in row["bias.terms"] or {})
+    before = {"socioeconomic_class.rich": 96, "age.old": 43, "age.young": 25, "body_type.toned": 62}
+    for term, count in {**before, "gender_and_sex.fruity": 26}.items():
+        # a few remain where a reviewer writes "I" or "you" next to the adjective
+        assert found[f"en.{term}"] <= min(6, count // 5), term
+    sources = {
+        "webtext-pirates/520": "A young woman, by the look of it",
+        "webtext-grail/760": "the union of two young people in the joyful bond of the holy wedlock",
+        "webtext-grail/800": "Are you saying 'ni' to that old woman",
+    }
+    assert all(line in by_id[doc]["text"] for doc, line in sources.items())
+    people = list(sources.values())
+    young_woman, young_people, old_woman = _annotate(people)
+    assert young_woman["bias.representation"] == {"age": 1, "gender_and_sex": 1}
+    assert young_people["bias.terms"] == {"en.age.young": 1}
+    assert old_woman["bias.terms"] == {"en.age.old_woman": 1}
+    he_is, it_is = _annotate(["He is rich and old.", "It is rich and old."])
+    assert he_is["bias.terms"] == {"en.socioeconomic_class.rich": 1, "en.age.old": 1}
+    assert it_is["bias.terms"] is None
+
+
+def test_given_names_say_a_gender_unless_they_are_common_words(by_id: dict[str, dict]) -> None:
+    texts = [
+        "Susan had spent hours getting dressed up, and Tom was late.",
+        "Rich, with Cherry notes; May in Georgia.",  # adjectives, a month and a state
+        "jordan and robin",
+    ]
+    names, common, lower = _annotate(texts)
+    assert names["bias.terms"] == {
+        "en.gender_and_sex.female_given_name": 1,
+        "en.gender_and_sex.male_given_name": 1,
+    }
+    assert common["bias.terms"] is None and lower["bias.terms"] is None
+    detector = build_detector("bias", {"given_names": False})
+    (terms, *_) = detector.annotate(pa.record_batch({"text": texts[:1]}))[1].to_pylist()
+    assert terms is None
 
 
 @pytest.mark.parametrize(

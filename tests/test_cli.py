@@ -18,7 +18,7 @@ runner = CliRunner()
 def test_validate_accepts_the_demo_config() -> None:
     result = runner.invoke(app, ["validate", str(DEMO_CONFIG)])
     assert result.exit_code == 0, result.output
-    assert "valid (6 inputs naming 8 file(s), 16 rules)" in result.output
+    assert "valid (6 inputs naming 8 file(s), 41 rules)" in result.output
 
 
 def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_job_entry_point_runs_and_report_rebuilds_the_datasheet(tmp_path: Path) 
         text=True,
         check=True,
     )
-    assert "219 read, 174 kept, 4 redacted, 27 dropped, 7 quarantined, 7 error" in completed.stdout
+    assert "219 read, 170 kept, 8 redacted, 27 dropped, 7 quarantined, 7 error" in completed.stdout
     datasheet = out / "reports" / "datasheet.md"
     original = datasheet.read_text()
     datasheet.unlink()

@@ -57,7 +57,7 @@ def _shard_rows(run: RunResult, kind: str) -> list[dict]:
 
 def test_every_record_is_accounted_for(run: RunResult, ledger: list[dict]) -> None:
     counts = run.record["counts"]
-    assert counts == {"read": 219, "kept": 174, "redacted": 4, "dropped": 27, "quarantined": 7, "error": 7}
+    assert counts == {"read": 219, "kept": 170, "redacted": 8, "dropped": 27, "quarantined": 7, "error": 7}
     assert counts["read"] == sum(v for k, v in counts.items() if k != "read") == len(ledger)
     assert len({row["doc_id"] for row in ledger}) == len(ledger)
     assert [row["ordinal"] for row in ledger] == sorted(row["ordinal"] for row in ledger)
@@ -85,7 +85,7 @@ def test_exact_duplicates_point_to_the_first_copy(ledger: list[dict]) -> None:
     (crawl_copy,) = [doc for doc in dropped if doc.startswith("crawl/")]
     assert dropped[crawl_copy].startswith("crawl/")
     by_id = {row["doc_id"]: row for row in ledger}
-    assert all(by_id[original]["action"] == "keep" for original in dropped.values())
+    assert all(by_id[original]["action"] in ("keep", "redact") for original in dropped.values())  # released
 
 
 def test_near_duplicates_and_languages_are_decided_by_the_right_rules(ledger: list[dict]) -> None:
@@ -155,7 +155,7 @@ def test_ledger_holds_no_document_text(run: RunResult, ledger: list[dict]) -> No
 
 def test_datasheet_reports_counts_per_source_language_and_action(run: RunResult) -> None:
     datasheet = (run.run_dir / "reports" / "datasheet.md").read_text()
-    assert "219 records read: 174 kept, 4 redacted, 27 dropped, 7 quarantined, 7 error." in datasheet
+    assert "219 records read: 170 kept, 8 redacted, 27 dropped, 7 quarantined, 7 error." in datasheet
     assert "| encyclopedia | 51 |" in datasheet and "| submissions | 17 |" in datasheet
     assert "| fr | 7 |" in datasheet
     assert "| `exact-duplicate` | drop | 9 |" in datasheet
@@ -226,12 +226,18 @@ def test_personal_information_is_redacted_or_dropped_by_the_pii_rules(
         "forum/wb-100052": ("pii-redact", {"IP_ADDRESS": 1, "SECRET": 1}),
         "forum/wb-100053": ("pii-sensitive", {"CREDIT_CARD": 1}),
         "reviews/nw-r-0043": ("pii-redact", {"PHONE_NUMBER": 1}),
-        "submissions/sub-000114.txt": ("pii-sensitive", {"CN_ID": 1, "CN_MOBILE": 1}),
-        "submissions/sub-000115.txt": ("pii-dense", {"EMAIL": 4, "PHONE_NUMBER": 4}),
+        "submissions/sub-000114.txt": ("pii-sensitive", {"CN_ID": 1, "CN_MOBILE": 1, "PERSON": 1}),
+        "submissions/sub-000115.txt": ("pii-dense", {"EMAIL": 4, "PERSON": 4, "PHONE_NUMBER": 4}),
         "submissions/sub-000116.txt": ("pii-redact", {"CN_PLATE": 1, "EMAIL": 1}),
+        "encyclopedia/enc-000006": ("pii-redact", {"PERSON": 1}),  # Mark Twain
+        "encyclopedia/enc-000011": ("pii-redact", {"PERSON": 1}),  # Guido van Rossum
+        "multilingual/ml-0030": ("pii-redact", {"PERSON": 1}),  # 毕昇
+        "forum/wb-100056": ("benchmark-contamination", {"PERSON": 1}),  # "Carla" of the quoted GSM8K problem
     }
     flagged = {doc_id for doc_id, row in by_id.items() if json.loads(row["evidence"]).get("pii.count")}
-    assert flagged == set(expected)
+    assert set(expected) <= flagged
+    # the one false name left: LAC reads 云海 ("a sea of clouds") as a person (README, PII)
+    assert flagged - set(expected) <= {"submissions/sub-000108.txt"}
     for doc_id, (rule, types) in expected.items():
         assert by_id[doc_id]["rule_id"] == rule
         assert json.loads(json.loads(by_id[doc_id]["evidence"])["pii.types"]) == types

@@ -278,9 +278,9 @@ def test_the_public_tier_is_refused_when_personal_information_would_be_published
     with zipfile.ZipFile(out) as opened:
         datasheet = opened.read("export/datasheet.md").decode()
         assert not [n for n in opened.namelist() if b"jane.roe@example.org" in opened.read(n)]
-    assert "Questions to Jane Roe, <EMAIL>" in datasheet
+    assert "Questions to <PERSON>, <EMAIL>" in datasheet and "Jane Roe" not in datasheet
     redactions = {entry["member"]: entry for entry in manifest["pii_scan"]["redacted"]}
-    assert "EMAIL" in {span["type"] for span in redactions["export/datasheet.md"]["spans"]}
+    assert {"EMAIL", "PERSON"} <= {span["type"] for span in redactions["export/datasheet.md"]["spans"]}
     sealed = {e["path"]: e["sha256"] for e in json.loads((run / "manifest.json").read_text())["files"]}
     for name, entry in redactions.items():  # a redacted run file names the sealed file it was made from
         if name.startswith("run/"):

@@ -7,8 +7,10 @@ import sys
 
 import pyarrow as pa
 import pytest
+import yaml
 
 from detectors.pii import PiiDetector
+from detectors.pii.gazetteer import census_names, place_names
 from detectors.pii.ner import MAX_PIECE_CHARS, NerModel, folder_sha256
 from tests.conftest import NLTK_CORPUS, REPO, require
 
@@ -132,3 +134,84 @@ def test_identifiers_and_fields_lose_names_but_keep_places(pii: PiiDetector) -> 
     assert pii.scrub("letters/Ann Lee to Bob Stone", scope=None) == "letters/<PERSON> to <PERSON>"
     assert pii.scrub("forum/wb-100051", scope=None) == "forum/wb-100051"
     assert pii.scrub("Collected in Paris in 2024", scope="d1") == "Collected in Paris in 2024"
+
+
+def _demo_text(phrase: str) -> str:
+    """The demo corpus text (``demo/texts/*.yaml``, what ``make_corpus.py`` writes) holding ``phrase``."""
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [s for item in value.values() for s in strings(item)]
+        if isinstance(value, list):
+            return [s for item in value for s in strings(item)]
+        return [value] if isinstance(value, str) else []
+
+    texts = [
+        s
+        for path in sorted((REPO / "demo" / "texts").glob("*.yaml"))
+        for s in strings(yaml.safe_load(path.read_text()))
+    ]
+    return next(text for text in texts if phrase in text)
+
+
+def _persons(detector: PiiDetector, text: str, language: str = "en") -> list[str]:
+    return [text[e.start : e.end] for e in detector.find(text, language) if e.type == "PERSON"]
+
+
+def test_the_name_lists_are_the_installed_census_and_geonames_ones() -> None:
+    assert {"mark", "guido", "rossum", "moon", "valencia"} <= census_names()
+    assert {"Liechtenstein", "Duisburg", "Lübeck", "Bacharach", "Spain", "Texas", "Europe"} <= place_names()
+    assert "Order" not in place_names() and "order" not in census_names()
+
+
+@pytest.mark.parametrize(
+    ("phrase", "places"),
+    [
+        ("France and Liechtenstein", ["Liechtenstein", "Duisburg"]),  # nobody's name: a place
+        ("rice dish from Valencia", ["Valencia"]),  # a surname too, but after "from"
+        ("Plan a stop in Bacharach", ["Bacharach"]),
+        ("grain, beer and cloth came north from Lübeck", ["Lübeck"]),
+    ],
+)
+def test_a_person_that_is_a_place_becomes_a_location(
+    pii: PiiDetector, phrase: str, places: list[str]
+) -> None:
+    text = _demo_text(phrase)
+    found = _all(pii, text, "en")
+    assert all((place, "LOCATION") in found for place in places)
+    assert not set(places) & set(_persons(pii, text))
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "in Order to form a more perfect Union",  # a verb and noun that is nobody's name
+        "Is it better to start with Scratch",
+        "We did Scratch for a year",
+        "Install SQLite, download",  # a sentence opening with a verb
+        "Privacy · Cookie settings",  # a menu item
+        "When Sun, Moon and Earth are in line",  # surnames too, but the text says "the Moon and"
+    ],
+)
+def test_common_words_the_model_takes_for_people_are_dropped(pii: PiiDetector, phrase: str) -> None:
+    text = _demo_text(phrase)
+    start = text.index(phrase)
+    assert not [
+        e for e in pii.find(text, "en") if e.type == "PERSON" and start <= e.start < start + len(phrase)
+    ]
+
+
+def test_real_names_stay_people(pii: PiiDetector, nltk_records) -> None:
+    assert "Guido van Rossum" in _persons(pii, _demo_text("released by Guido van Rossum"))
+    assert "Mark Twain" in _persons(pii, _demo_text("Mark Twain"))
+    assert "毕昇" in _persons(pii, _demo_text("平民毕昇"), "zh")
+    speeches = {r["id"]: r["text"] for r in nltk_records}
+    # place names that are people here: Obama (Japan), O'Neill (Nebraska), Sam Rayburn (Texas);
+    # Attlee is nobody's census name but a title goes before it
+    for doc_id, name in [
+        ("inaugural/2017-Trump.txt", "Obama"),
+        ("inaugural/1981-Reagan.txt", "O'Neill"),
+        ("state_union/1968-Johnson.txt", "Sam Rayburn"),
+        ("state_union/1946-Truman.txt", "Attlee"),
+    ]:
+        assert name in _persons(pii, speeches[doc_id]), (doc_id, name)

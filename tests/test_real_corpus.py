@@ -30,14 +30,23 @@ def _ledger(run: RunResult) -> list[dict]:
     ).to_pylist()
 
 
+def _ids_and_languages(run: RunResult) -> tuple[list[str], list[str | None]]:
+    """Each record's doc id and language as the run wrote them, in input order: ids are scrubbed of
+    the names they hold (``1973-Nixon.txt``) and NER runs by the document's language, so the
+    independent pass takes both from the ledger and decides everything else itself."""
+    rows = sorted(_ledger(run), key=lambda row: row["ordinal"])
+    assert [row["ordinal"] for row in rows] == list(range(len(rows)))
+    return [row["doc_id"] for row in rows], [row["lang"] for row in rows]
+
+
 def test_counts_match_an_independent_pass_over_the_corpus(
     local_run: RunResult, nltk_records: list[dict]
 ) -> None:
     pii = PiiDetector()
     first_of: dict[str, str] = {}
     expected: dict[str, tuple[str, str | None]] = {}
-    for record in nltk_records:
-        doc_id = f"nltk/{record['id']}"
+    ids, languages = _ids_and_languages(local_run)
+    for record, doc_id, language in zip(nltk_records, ids, languages, strict=True):
         if not normalise_text(record["text"]):
             expected[doc_id] = ("empty-text", None)
             continue
@@ -46,7 +55,7 @@ def test_counts_match_an_independent_pass_over_the_corpus(
             expected[doc_id] = ("exact-duplicate", first_of[key])
         else:
             first_of[key] = doc_id
-            entities = pii.find(record["text"])
+            entities = pii.find(record["text"], language)
             covered = sum(entity.end - entity.start for entity in entities) / len(record["text"])
             rule = (
                 "pii-dense"
@@ -79,7 +88,8 @@ def test_counts_match_an_independent_pass_over_the_corpus(
 
 
 def test_shards_hold_the_kept_text_unchanged(local_run: RunResult, nltk_records: list[dict]) -> None:
-    text_of = {f"nltk/{record['id']}": record["text"] for record in nltk_records}
+    ids, _ = _ids_and_languages(local_run)
+    text_of = {doc_id: record["text"] for doc_id, record in zip(ids, nltk_records, strict=True)}
     redacted = {row["doc_id"]: row for row in _ledger(local_run) if row["action"] == "redact"}
     rows = [
         row

@@ -79,7 +79,7 @@ def test_without_the_conflict_nothing_is_withheld(tmp_path: Path) -> None:
     assert "not-for-redistribution" not in card and "viewer: false" not in card
     assert "conditionsOfAccess" not in json.loads((reports / "croissant.json").read_text())
     assert "Not publishable" not in (reports / "datasheet.md").read_text()
-    assert "| personal names and addresses (NER) | **no** |" in (reports / "datasheet.md").read_text()
+    assert "| personal names and addresses (NER) | yes |" in (reports / "datasheet.md").read_text()
     assert (
         "and the classifiers offensive_en, offensive_zh" in (reports / "tc260_assessment.en.md").read_text()
     )

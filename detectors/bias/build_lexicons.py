@@ -50,16 +50,17 @@ NATIONALITY = HOLISTIC_BIAS_RISKS["nationality"]
 GROUP_WORDS: dict[tuple[str, str], str] = {
     ("gender_and_sex", "noun"): (
         "man men woman women boy boys girl girls guy guys gal gals lady ladies gentleman gentlemen "
-        "males females schoolgirl schoolgirls schoolboy schoolboys Mr Mrs Ms sir madam ma'am"
+        "males females schoolgirl schoolgirls schoolboy schoolboys Mr Mrs Ms sir madam ma'am bro bros "
+        "sista sistas"
     ),
     ("gender_and_sex", "kinship"): (
         "mother mothers father fathers mom moms mum mums dad dads mommy daddy mama papa wife wives "
         "husband husbands son sons daughter daughters brother brothers sister sisters uncle uncles "
         "aunt aunts auntie nephew nephews niece nieces grandmother grandmothers grandfather "
-        "grandfathers grandma grandpa granddaughter granddaughters grandson grandsons girlfriend "
-        "girlfriends boyfriend boyfriends bride brides bridegroom fiance fiancee widow widows widower "
-        "stepmother stepfather stepson stepdaughter mother-in-law father-in-law son-in-law "
-        "daughter-in-law sister-in-law brother-in-law"
+        "grandfathers grandma grandmas grandpa grandpas granddaughter granddaughters grandson "
+        "grandsons girlfriend girlfriends boyfriend boyfriends bride brides bridegroom fiance fiancee "
+        "widow widows widower stepmother stepfather stepson stepdaughter mother-in-law father-in-law "
+        "son-in-law daughter-in-law sister-in-law brother-in-law"
     ),
     ("gender_and_sex", "role"): (
         "waitress waitresses actress actresses hostess stewardess housewife housewives policeman "
@@ -87,12 +88,14 @@ GROUP_WORDS: dict[tuple[str, str], str] = {
         "anxiety disorder eating disorder anorexia anorexic bulimia dyslexia chronic illness "
         "chronically ill cancer HIV HIV-positive insane lunatic psycho retard"
     ),
-    ("religion", "noun"): (
+    ("religion", "follower"): (
         "Muslims Christians Jews Jew Hindus Buddhists Catholics Protestants Mormons atheists Sikhs "
-        "Islam Islamic Christianity Judaism Hinduism Buddhism Catholicism Quaker Quakers Baptist "
-        "Baptists Anglican Pentecostal Presbyterian evangelicals church churches mosque mosques "
-        "synagogue synagogues Bible Quran Koran Torah rabbi rabbis priest priests pastor imam nun "
-        "nuns monks monk Allah"
+        "Quaker Quakers Baptist Baptists Anglican Pentecostal Presbyterian evangelicals rabbi rabbis "
+        "priest priests pastor imam nun nuns monks monk"
+    ),
+    ("religion", "faith"): (
+        "Islam Islamic Christianity Judaism Hinduism Buddhism Catholicism church churches mosque "
+        "mosques synagogue synagogues Bible Quran Koran Torah Allah"
     ),
     ("race_ethnicity", "noun"): (
         "Blacks whites Asians Hispanics Latinos Latinas Africans Arabs Caucasians African Americans "
@@ -103,12 +106,35 @@ GROUP_WORDS: dict[tuple[str, str], str] = {
         "gays lesbians homosexuals heterosexuals bisexuals transsexuals homosexuality same-sex"
     ),
     ("socioeconomic_class", "noun"): (
-        "the poor poverty the rich millionaire millionaires billionaire billionaires welfare food "
-        "stamps ghetto trailer park trailer trash white trash upper class lower class uneducated "
-        "peasant peasants beggar beggars slum slums"
+        "the poor the rich the homeless the wealthy millionaire millionaires billionaire billionaires "
+        "trailer trash white trash peasant peasants beggar beggars"
+    ),
+    ("socioeconomic_class", "condition"): (
+        "poverty homelessness welfare food stamps ghetto trailer park upper class lower class "
+        "uneducated slum slums"
     ),
 }
-"""Words by (axis, bucket), space-separated; multi-word terms are listed in :data:`PHRASES`."""
+"""Words by (axis, bucket), space-separated; multi-word terms are listed in :data:`PHRASES`. The
+buckets ``noun``, ``kinship``, ``role`` and ``follower`` name people, so an attributive descriptor
+attaches to them (:mod:`detectors.bias.attach`)."""
+
+PERSON_NOUNS = (
+    "person people persons individual individuals parent parents spouse spouses sibling siblings "
+    "grandparent grandparents veteran veterans friend friends neighbor neighbors neighbour "
+    "neighbours student students teacher teachers doctor doctors nurse nurses worker workers "
+    "employee employees boss bosses colleague colleagues coworker coworkers classmate classmates "
+    "partner partners roommate roommates stranger strangers customer customers patient patients "
+    "citizen citizens resident residents immigrants family families couple couples folks someone "
+    "somebody everyone everybody anyone anybody nobody adults crowd owner owners coach coaches "
+    "criminal criminals plumber plumbers lawyer lawyers engineer engineers scientist scientists "
+    "soldier soldiers officer officers cop cops driver drivers athlete athletes player players "
+    "manager managers executive executives professor professors artist artists writer writers "
+    "farmer farmers clerk clerks cashier cashiers servant servants landlord landlords tenant tenants "
+    "guest guests visitor visitors passenger passengers"
+)
+"""HolisticBias's gender-neutral nouns (``holistic_bias_v1.1_nouns.json``) and common nouns for a
+person in a role: they name no group, so they are shadows of the bucket ``person``, never counted,
+that let an attributive descriptor attach (``rich people``, ``old friend``)."""
 
 PHRASES = frozenset(
     {
@@ -120,8 +146,8 @@ PHRASES = frozenset(
         "Down's syndrome", "cerebral palsy", "multiple sclerosis", "muscular dystrophy",
         "anxiety disorder", "eating disorder", "chronic illness", "chronically ill", "African Americans",
         "Native Americans", "people of color", "person of color", "ethnic minority", "the poor",
-        "the rich", "food stamps", "trailer park", "trailer trash", "white trash", "upper class",
-        "lower class", "New Yorker", "New Yorkers", "Northern Irish",
+        "the rich", "the homeless", "the wealthy", "food stamps", "trailer park", "trailer trash",
+        "white trash", "upper class", "lower class", "New Yorker", "New Yorkers", "Northern Irish",
     }
 )  # fmt: skip
 
@@ -198,13 +224,15 @@ def group_rows(known: set[tuple[str, str]]) -> list[Descriptor]:
     ]
     entries += [("age", bucket, term) for term, bucket in dict.fromkeys(_age_rows())]
     entries += [(SHADOW, "shadow", term) for term in SHADOWS]
+    entries += [(SHADOW, "person", term) for term in PERSON_NOUNS.split()]
     for axis, bucket, term in entries:
         if (term.casefold(), "en") in known:
             continue
         known.add((term.casefold(), "en"))
         risk = None if axis == SHADOW else _risk(axis)
         preference = "dispreferred" if term in DISPREFERRED else ""
-        term_id = f"en.{'shadow' if axis == SHADOW else axis}.{_slug(term)}"
+        kind = ("person" if bucket == "person" else "shadow") if axis == SHADOW else axis
+        term_id = f"en.{kind}.{_slug(term)}"
         rows.append(Descriptor(term_id, term, axis, bucket, risk, "en", preference))
     return rows
 

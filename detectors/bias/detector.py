@@ -22,12 +22,14 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from detectors.base import Detector
+from detectors.bias.attach import attached
 from detectors.bias.columns import IDENTITY_RISKS, PRONOUNS, REPRESENTATION, TERMS
-from detectors.bias.lexicon import lexicon_folder, shipped_lexicon
+from detectors.bias.given_names import find_names
+from detectors.bias.lexicon import Descriptor, lexicon_folder, shipped_lexicon
 from detectors.bias.matcher import DescriptorMatcher
 from detectors.bias.pronouns import count_pronouns
 from detectors.bias.source_skew import SourceSkew
-from detectors.harm.keywords import normalise
+from detectors.harm.keywords import Normalised, normalise
 from detectors.passes import CorpusPass
 
 
@@ -49,6 +51,11 @@ class BiasParams(BaseModel):
         default=30,
         ge=1,
         description="descriptor mentions a source needs before its skew is computed (else null)",
+    )
+    given_names: bool = Field(
+        default=True,
+        description="count English given names that are predominantly one gender (US Census lists) "
+        "as gender_and_sex mentions",
     )
 
 
@@ -80,8 +87,9 @@ class BiasDetector(Detector):
         )
 
     def _annotate_one(self, text: str | None, lang: str | None) -> dict[str, str | None]:
-        haystack = normalise(text).text if text else ""
-        found = _matcher().count(haystack, lang)
+        normalised = normalise(text or "")
+        haystack = normalised.text
+        found = self._descriptors(text or "", normalised, lang)
         axes: Counter[str] = Counter()
         for row, n in found.items():
             axes[row.axis] += n
@@ -91,6 +99,21 @@ class BiasDetector(Detector):
             PRONOUNS: _json(dict(count_pronouns(haystack, lang))),
             IDENTITY_RISKS: _json(sorted({row.risk for row in found if row.risk})),
         }
+
+    def _descriptors(self, text: str, normalised: Normalised, lang: str | None) -> Counter[Descriptor]:
+        """Mentions of each descriptor (:meth:`DescriptorMatcher.count`), less the attributive ones
+        that describe no person (:mod:`detectors.bias.attach`), plus given names when enabled."""
+        haystack = normalised.text
+        english = lang is None or lang.split("-", 1)[0].lower() == "en"
+
+        def written(start: int, end: int) -> str:
+            first, last = normalised.span(start, end)
+            return text[first:last]
+
+        spans = _matcher().spans(haystack)
+        names = find_names(haystack, written) if self.params.given_names and english else []
+        kept = attached(haystack, spans, [written(s, e) for s, e, _ in spans], [(s, e) for s, e, _ in names])
+        return DescriptorMatcher.count([*kept, *((s, e, (row,)) for s, e, row in names)], lang)
 
     def describe(self) -> dict[str, Any]:
         """Also the SHA-256 of each lexicon file, so a run record says which lexicon counted."""

@@ -23,6 +23,9 @@ import ahocorasick
 from detectors.bias.lexicon import Descriptor
 from detectors.harm.keywords import UNSPACED_LANGUAGES, ends_word, normalise
 
+Span = tuple[int, int, tuple[Descriptor, ...]]
+"""``(start, end, descriptors)`` of one match in a normalised text."""
+
 
 def _keys(row: Descriptor) -> set[str]:
     key = normalise(row.term.strip()).text.strip()
@@ -56,7 +59,7 @@ class DescriptorMatcher:
         self._automaton = automaton
         return automaton
 
-    def spans(self, haystack: str) -> list[tuple[int, int, tuple[Descriptor, ...]]]:
+    def spans(self, haystack: str) -> list[Span]:
         """Non-overlapping matches ``(start, end, descriptors)`` in ``haystack``, a text normalised with
         :func:`~detectors.harm.keywords.normalise`, longest first where they overlap, in text order."""
         automaton = self._automaton or self._build()
@@ -71,20 +74,21 @@ class DescriptorMatcher:
             if found:
                 candidates.append((start, end, found))
         candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
-        taken: list[tuple[int, int, tuple[Descriptor, ...]]] = []
+        taken: list[Span] = []
         for start, end, found in candidates:
             if all(end <= s or start >= e for s, e, _ in taken):
                 taken.append((start, end, found))
         return sorted(taken, key=lambda c: c[0])
 
-    def count(self, haystack: str, lang: str | None = None) -> Counter[Descriptor]:
-        """Mentions of each descriptor in the normalised ``haystack``; shadows are matched, not counted.
-        With a known document language ``lang``, only descriptors of that language count: ``bi`` is a
-        Kurdish preposition, not an English descriptor."""
+    @staticmethod
+    def count(spans: Iterable[Span], lang: str | None = None) -> Counter[Descriptor]:
+        """Mentions of each descriptor in ``spans`` (from :meth:`spans`, perhaps filtered); shadows are
+        matched, not counted. With a known document language ``lang``, only descriptors of that
+        language count: ``bi`` is a Kurdish preposition, not an English descriptor."""
         primary = lang.split("-", 1)[0].lower() if lang else None
         return Counter(
             row
-            for _, _, found in self.spans(haystack)
+            for _, _, found in spans
             for row in found
             if not row.shadow and (primary is None or row.lang == primary)
         )
