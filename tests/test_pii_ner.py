@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from detectors.gazetteer import census_names, place_names
 from detectors.pii import PiiDetector
-from detectors.pii.gazetteer import census_names, place_names
 from detectors.pii.ner import MAX_PIECE_CHARS, NerModel, folder_sha256
 from tests.conftest import NLTK_CORPUS, REPO, require
 

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from detectors import gazetteer
 from detectors.base import Detector
 from detectors.bias.attach import attached
 from detectors.bias.columns import IDENTITY_RISKS, PRONOUNS, REPRESENTATION, TERMS
@@ -127,4 +128,5 @@ class BiasDetector(Detector):
             "lexicon_terms": {
                 lang: sum(1 for r in rows if r.lang == lang and not r.shadow) for lang in ("en", "zh")
             },
+            "given_names": gazetteer.describe(),
         }

