@@ -59,7 +59,7 @@ run: check-java $(STAMP)
 
 test: check-java check-chromium $(TEST_STAMP) $(TRAIN_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
