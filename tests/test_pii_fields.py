@@ -129,3 +129,23 @@ def test_ids_file_names_and_fields_are_pseudonymised_not_lost(seeded_run: tuple[
         "texts/phone <CN_MOBILE>~u1.1.txt",
     }
     assert all(len(entry["sha256"]) == 64 for entry in withheld)
+
+
+def test_a_value_found_clean_is_not_analysed_again_and_personal_values_always_are() -> None:
+    from detectors.pii import PiiDetector
+    from pipeline.read.scrub import Scrubber
+
+    class Counting(PiiDetector):
+        calls = 0
+
+        def scrub(self, value: str, *, scope: str | None) -> str:
+            Counting.calls += 1
+            return super().scrub(value, scope=scope)
+
+    scrubber = Scrubber((Counting(),))
+    licence = "LicenseRef-NLTK-Data-Mixed"
+    assert [scrubber.field(licence, f"nltk/{i}") for i in range(50)] == [licence] * 50
+    assert Counting.calls == 1
+    personal = "CC-BY-4.0 (contact jane.doe@example.com)"
+    scrubbed = [scrubber.field(personal, f"nltk/{i}") for i in range(3)]
+    assert all("jane.doe" not in value for value in scrubbed) and Counting.calls == 4
