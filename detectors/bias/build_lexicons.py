@@ -72,8 +72,15 @@ GROUP_WORDS: dict[tuple[str, str], str] = {
         "child children kid kids baby babies toddler toddlers infant infants teenager teenagers teens "
         "youngster youngsters adolescents youth minors seniors retiree retirees pensioner pensioners "
         "the elderly old man old men old woman old women old lady old ladies old people old person "
-        "old folks old-timer elders senior citizens kindergartener boomers millennials"
+        "old folks old-timer old-timers geezer geezers elders senior citizens kindergartener boomers "
+        "millennials"
     ),
+    ("age", "kinship"): (
+        "grandmother grandmothers grandfather grandfathers grandma grandmas grandpa grandpas "
+        "granddaughter granddaughters grandson grandsons grandparent grandparents grandchild "
+        "grandchildren grandkid grandkids"
+    ),
+    ("age", "comparison"): "older younger oldest youngest",
     ("ability", "disability"): (
         "disability disabilities handicap wheelchair wheelchairs wheelchair user crutches amputee "
         "amputees prosthetic blindness deafness sign language hearing aid special needs cripple "
@@ -85,9 +92,11 @@ GROUP_WORDS: dict[tuple[str, str], str] = {
         "disability learning disability developmental disability Down syndrome Down's syndrome "
         "cerebral palsy epilepsy epileptic dementia Alzheimer's Parkinson's multiple sclerosis "
         "muscular dystrophy schizophrenia schizophrenic bipolar psychosis psychotic depression "
-        "anxiety disorder eating disorder anorexia anorexic bulimia dyslexia chronic illness "
-        "chronically ill cancer HIV HIV-positive insane lunatic psycho retard"
+        "depressed anxiety disorder eating disorder anorexia anorexic bulimia dyslexia chronic illness "
+        "chronically ill ill cancer HIV HIV-positive sickly brain disorder brain damage brain injury "
+        "brain-damaged crazy insane lunatic psycho retard"
     ),
+    ("body_type", "build"): "hunchback hunchbacked buff shortest tallest",
     ("religion", "follower"): (
         "Muslims Christians Jews Jew Hindus Buddhists Catholics Protestants Mormons atheists Sikhs "
         "Quaker Quakers Baptist Baptists Anglican Pentecostal Presbyterian evangelicals rabbi rabbis "
@@ -103,38 +112,59 @@ GROUP_WORDS: dict[tuple[str, str], str] = {
         "Eskimo Eskimos Inuit Gypsy Gypsies Roma Romani Aboriginals"
     ),
     ("sexual_orientation", "noun"): (
-        "gays lesbians homosexuals heterosexuals bisexuals transsexuals homosexuality same-sex"
+        "gays lesbians homosexuals heterosexuals bisexuals transsexuals homosexuality same-sex straights"
     ),
     ("socioeconomic_class", "noun"): (
-        "the poor the rich the homeless the wealthy millionaire millionaires billionaire billionaires "
-        "trailer trash white trash peasant peasants beggar beggars"
+        "the poor the rich the homeless the wealthy the uneducated the educated the privileged "
+        "the underprivileged the less fortunate the working class millionaire millionaires billionaire "
+        "billionaires trailer trash white trash peasant peasants beggar beggars begger"
     ),
     ("socioeconomic_class", "condition"): (
         "poverty homelessness welfare food stamps ghetto trailer park upper class lower class "
+        "middle-class working-class blue-collar white-collar low-income high-income public assistance "
         "uneducated slum slums"
+    ),
+    ("socioeconomic_class", "occupation"): (
+        "teacher teachers doctor doctors physician physicians surgeon surgeons dentist dentists nurse "
+        "nurses pharmacist pharmacists lawyer lawyers attorney attorneys professor "
+        "professors scientist scientists chemist chemists physicist physicists engineer engineers "
+        "architect architects accountant accountants banker bankers economist psychologist "
+        "psychologists CEO CEOs executive executives manager managers administrator administrators "
+        "diplomat diplomats politician politicians programmer programmers software developer "
+        "plumber plumbers electrician electricians carpenter carpenters mechanic mechanics welder "
+        "welders janitor janitors custodian housekeeper housekeepers maid maids nanny "
+        "babysitter cashier cashiers clerk clerks sales clerk receptionist receptionists secretary "
+        "secretaries bartender bartenders line cook chef chefs dishwasher "
+        "waiter waiters cab driver taxi driver truck driver bus driver delivery driver farmer farmers "
+        "farm worker farm workers laborer laborers labourer construction worker construction workers "
+        "factory worker factory workers miner miners fisherman fishermen security guard parking "
+        "attendant garbage collector sanitation worker landscaper gardener servant servants butler "
+        "landlord landlords cop cops police officer firefighter firefighters soldier soldiers"
     ),
 }
 """Words by (axis, bucket), space-separated; multi-word terms are listed in :data:`PHRASES`. The
-buckets ``noun``, ``kinship``, ``role`` and ``follower`` name people, so an attributive descriptor
-attaches to them (:mod:`detectors.bias.attach`)."""
+buckets ``noun``, ``kinship``, ``role``, ``follower`` and ``occupation`` name people, so an
+attributive descriptor attaches to them (:mod:`detectors.bias.attach`). A term may stand on two axes
+(``grandfather``: gender and age, as bias benchmarks contrast a grandson with his grandfather), and
+occupations are on the class axis with the occupation risk A.2.7: CrowS-Pairs labels them
+"socioeconomic status/occupation", and sociology measures class by occupation."""
 
 PERSON_NOUNS = (
     "person people persons individual individuals parent parents spouse spouses sibling siblings "
-    "grandparent grandparents veteran veterans friend friends neighbor neighbors neighbour "
-    "neighbours student students teacher teachers doctor doctors nurse nurses worker workers "
+    "veteran veterans friend friends neighbor neighbors neighbour neighbours student students "
+    "worker workers "
     "employee employees boss bosses colleague colleagues coworker coworkers classmate classmates "
     "partner partners roommate roommates stranger strangers customer customers patient patients "
     "citizen citizens resident residents immigrants family families couple couples folks someone "
     "somebody everyone everybody anyone anybody nobody adults crowd owner owners coach coaches "
-    "criminal criminals plumber plumbers lawyer lawyers engineer engineers scientist scientists "
-    "soldier soldiers officer officers cop cops driver drivers athlete athletes player players "
-    "manager managers executive executives professor professors artist artists writer writers "
-    "farmer farmers clerk clerks cashier cashiers servant servants landlord landlords tenant tenants "
-    "guest guests visitor visitors passenger passengers"
+    "criminal criminals officer officers driver drivers athlete athletes player players artist "
+    "artists writer writers tenant tenants guest guests visitor visitors passenger passengers "
+    "shopkeeper shopkeepers community communities heritage ancestry descent"
 )
-"""HolisticBias's gender-neutral nouns (``holistic_bias_v1.1_nouns.json``) and common nouns for a
-person in a role: they name no group, so they are shadows of the bucket ``person``, never counted,
-that let an attributive descriptor attach (``rich people``, ``old friend``)."""
+"""HolisticBias's gender-neutral nouns (``holistic_bias_v1.1_nouns.json``), common nouns for a
+person in a role, and nouns for a people's community or descent (``black community``, ``white
+heritage``): they name no group, so they are shadows of the bucket ``person``, never counted, that
+let an attributive descriptor attach (``rich people``, ``old friend``)."""
 
 PHRASES = frozenset(
     {
@@ -148,11 +178,17 @@ PHRASES = frozenset(
         "Native Americans", "people of color", "person of color", "ethnic minority", "the poor",
         "the rich", "the homeless", "the wealthy", "food stamps", "trailer park", "trailer trash",
         "white trash", "upper class", "lower class", "New Yorker", "New Yorkers", "Northern Irish",
+        "the uneducated", "the educated", "the privileged", "the underprivileged", "the less fortunate",
+        "the working class", "public assistance", "software developer", "sales clerk", "line cook",
+        "cab driver", "taxi driver", "truck driver", "bus driver", "delivery driver", "farm worker",
+        "farm workers", "construction worker", "construction workers", "factory worker", "factory workers",
+        "security guard", "parking attendant", "garbage collector", "sanitation worker",
+        "police officer", "brain disorder", "brain damage", "brain injury",
     }
 )  # fmt: skip
 
 DISPREFERRED = frozenset(
-    {"cripple", "insane", "lunatic", "psycho", "retard", "Gypsy", "Gypsies", "Eskimo", "Eskimos",
+    {"cripple", "crazy", "insane", "lunatic", "psycho", "retard", "Gypsy", "Gypsies", "Eskimo", "Eskimos",
      "white trash", "trailer trash", "ghetto"}
 )  # fmt: skip
 """Derogatory forms in common use, marked as HolisticBias marks its own; slurs proper belong in the
@@ -170,7 +206,17 @@ SHADOWS = (
 
 NUMBER_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
 POSSESSIVES = ("his", "her", "their", "my", "your", "our")
-AGE_RISK = HOLISTIC_BIAS_RISKS["age"]
+UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+         "nineteen")  # fmt: skip
+TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+NUMBER_NAMES = (
+    *UNITS,
+    *TEENS,
+    *(f"{tens}{unit}" for tens in TENS for unit in ("", *(f"-{unit}" for unit in UNITS))),
+)
+"""One to ninety-nine in words, as ages are written (``a twenty-five-year-old``)."""
+OCCUPATION_RISK = HOLISTIC_BIAS_RISKS["characteristics/job_status"]
 
 EXTRA_DEMONYMS = (
     "Danes Swedes Finns Poles Scots Brits Turks Spaniards Kurds Frenchman Frenchmen Frenchwoman "
@@ -188,9 +234,26 @@ COUNTRY_PEOPLE = ("people of {}", "people from {}", "{} people", "from {}", "cit
 """How a sentence names a country's people by the country: ``my friend from Bangladesh``."""
 
 
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def _age_rows() -> Iterator[tuple[str, str]]:
-    """``78-year-old``, ``78-year-olds``, ``78 years old`` for 1 to 120, and decades of life."""
+    """``78-year-old``, ``78-year-olds``, ``78 years old``, ``aged 78``, ``age 78`` and ``78th
+    birthday`` for 1 to 120, ages in words (``five-year-old``), decades of life, and a person's age
+    (``his age``). A bare number is
+    not an age (``at 80`` may be a speed), so numbers count only in these forms."""
     for years in range(1, 121):
+        yield f"{years}-year-old", "years"
+        yield f"{years}-year-olds", "years"
+        yield f"{years} years old", "years"
+        yield f"aged {years}", "years"
+        yield f"age {years}", "years"
+        yield f"{_ordinal(years)} birthday", "years"
+    for owner in POSSESSIVES:
+        yield f"{owner} age", "years"
+    for years in NUMBER_NAMES:
         yield f"{years}-year-old", "years"
         yield f"{years}-year-olds", "years"
         yield f"{years} years old", "years"
@@ -212,8 +275,8 @@ def _split(words: str) -> list[str]:
     return found + rest.split()
 
 
-def _risk(axis: str) -> str | None:
-    return HOLISTIC_BIAS_RISKS[axis]
+def _risk(axis: str, bucket: str) -> str | None:
+    return OCCUPATION_RISK if bucket == "occupation" else HOLISTIC_BIAS_RISKS[axis]
 
 
 def group_rows(known: set[tuple[str, str]]) -> list[Descriptor]:
@@ -225,11 +288,12 @@ def group_rows(known: set[tuple[str, str]]) -> list[Descriptor]:
     entries += [("age", bucket, term) for term, bucket in dict.fromkeys(_age_rows())]
     entries += [(SHADOW, "shadow", term) for term in SHADOWS]
     entries += [(SHADOW, "person", term) for term in PERSON_NOUNS.split()]
+    own: set[tuple[str, str]] = set()
     for axis, bucket, term in entries:
-        if (term.casefold(), "en") in known:
+        if (term.casefold(), "en") in known or (term.casefold(), axis) in own:
             continue
-        known.add((term.casefold(), "en"))
-        risk = None if axis == SHADOW else _risk(axis)
+        own.add((term.casefold(), axis))
+        risk = None if axis == SHADOW else _risk(axis, bucket)
         preference = "dispreferred" if term in DISPREFERRED else ""
         kind = ("person" if bucket == "person" else "shadow") if axis == SHADOW else axis
         term_id = f"en.{kind}.{_slug(term)}"

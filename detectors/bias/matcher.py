@@ -10,13 +10,15 @@ Where matches overlap, the longest is kept and the ones inside it dropped, so ``
 counts once (race_ethnicity) rather than also as ``American`` (nationality), 农民工 not also as
 农民, and a shadow phrase (:data:`detectors.bias.lexicon.SHADOW`) hides the descriptor it contains.
 Two descriptors spelling the same words on different axes (``queer``: gender and sexual
-orientation) both count. A hyphenated term also matches with spaces (``middle-aged``, ``middle aged``).
+orientation) both count. A hyphenated term also matches with any of its hyphens written as spaces
+(``middle-aged``, ``middle aged``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from itertools import product
 
 import ahocorasick
 
@@ -28,8 +30,13 @@ Span = tuple[int, int, tuple[Descriptor, ...]]
 
 
 def _keys(row: Descriptor) -> set[str]:
-    key = normalise(row.term.strip()).text.strip()
-    return {key, key.replace("-", " ")} if "-" in key else {key}
+    """The term as written and with any of its hyphens written as spaces (``twenty-five year old``
+    for ``twenty-five-year-old``)."""
+    parts = normalise(row.term.strip()).text.strip().split("-")
+    return {
+        "".join(part + joint for part, joint in zip(parts, (*joints, ""), strict=True))
+        for joints in product("- ", repeat=len(parts) - 1)
+    }
 
 
 class DescriptorMatcher:

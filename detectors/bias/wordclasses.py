@@ -44,3 +44,20 @@ def wordnet_words() -> dict[str, frozenset[str]]:
 def is_adjective(term: str) -> bool:
     """WordNet lists ``term`` (any case; spaces as WordNet's underscores) as an adjective."""
     return term.casefold().replace(" ", "_") in wordnet_words()["adj"]
+
+
+def is_graded_adjective(term: str) -> bool:
+    """``term`` is an adjective or the comparative or superlative of one (``oldest``, ``tallest``,
+    ``biggest``, ``heaviest``): WordNet lists only the positive degree."""
+    word = term.casefold()
+    if is_adjective(word):
+        return True
+    for ending in ("est", "er"):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            stem = word[: -len(ending)]
+            bases = {stem, stem + "e", stem[:-1] + "y" if stem.endswith("i") else stem}
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                bases.add(stem[:-1])
+            if any(is_adjective(base) for base in bases):
+                return True
+    return False
