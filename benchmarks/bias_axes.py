@@ -138,11 +138,6 @@ def bbq_contexts(path: Path, dev: bool) -> list[str]:
     return [context for context in contexts if is_dev(context) == dev]
 
 
-def any_tagged(texts: list[str]) -> tuple[int, int]:
-    """Texts in which the detector tags any axis, and all texts."""
-    return sum(bool(representation) for representation, _, _ in annotate(texts)), len(texts)
-
-
 def wine_sentences() -> list[str]:
     """The sentences of the shared corpus's wine reviews, which name no group of people."""
     if not NLTK_CORPUS.is_file():
@@ -186,14 +181,15 @@ def tagged_shares(
     return {key: (tagged[key], totals[key]) for key in sorted(totals)}
 
 
-def false_tags(sentences: list[str], given_names: bool = True) -> tuple[int, int, Counter[str]]:
-    """Sentences with any descriptor, all sentences, and the terms that tagged them."""
+def tagged_texts(texts: list[str], given_names: bool = True) -> tuple[int, int, Counter[str]]:
+    """Texts with any descriptor, all texts, and the terms that tagged them: on text naming no group
+    every tag is false, on text written to name groups every untagged text is a miss."""
     terms: Counter[str] = Counter()
     flagged = 0
-    for _, found, _ in annotate(sentences, given_names):
+    for _, found, _ in annotate(texts, given_names):
         flagged += bool(found)
         terms.update(found)
-    return flagged, len(sentences), terms
+    return flagged, len(texts), terms
 
 
 def _print_shares(
@@ -238,17 +234,17 @@ def main() -> None:
     if bbq is not None:
         print()
         for half, label in ((True, "dev half"), (False, "test half")):
-            tagged, total = any_tagged(bbq_contexts(bbq, half))
+            tagged, total, _ = tagged_texts(bbq_contexts(bbq, half))
             print(f"BBQ contexts, {label}: a group tagged in {tagged} / {total} {tagged / total:.1%}")
     for title, sentences in (
         ("wine reviews (webtext-wine)", wine_sentences()),
         ("StereoSet unrelated sentences", unrelated),
     ):
-        flagged, total, terms = false_tags(sentences)
+        flagged, total, terms = tagged_texts(sentences)
         if total:
             top = ", ".join(f"{term} {count}" for term, count in terms.most_common(8))
             print(f"\nfalse tags, {title}: {flagged} / {total} sentences {flagged / total:.1%} ({top})")
-            flagged, _, _ = false_tags(sentences, given_names=False)
+            flagged, _, _ = tagged_texts(sentences, given_names=False)
             print(f"  given names off: {flagged} / {total} sentences {flagged / total:.1%}")
     test = tagged_shares(halves[False])
     tagged, total = test["overall"]

