@@ -70,8 +70,10 @@ def _person_plurals() -> frozenset[str]:
     )
 
 
+@cache
 def attributive_term(row: Descriptor) -> bool:
-    """The row is an English adjective that may describe things (see the module docstring)."""
+    """The row is an English adjective that may describe things (see the module docstring); asked of
+    every match, and the lexicon's rows are few, so each row's answer is kept."""
     if row.lang != "en" or row.shadow or row.term.casefold() in ONLY_OF_PEOPLE:
         return False
     if not is_graded_adjective(row.term):
