@@ -66,7 +66,7 @@ EXIT_CODES: dict[int, tuple[str, str]] = {
 
 
 def run_summary(
-    exit_code: int, run_dir: Path | None, record: dict[str, Any] | None, error: str | None
+    exit_code: int, run_dir: Path | str | None, record: dict[str, Any] | None, error: str | None
 ) -> dict:
     """The one object ``run --json`` prints: the same keys whatever happened, null where unknown."""
     status, meaning = EXIT_CODES[exit_code]
@@ -85,10 +85,18 @@ def run_summary(
     }
 
 
-def saved_record(run_dir: Path | None) -> dict[str, Any] | None:
-    """The run.json a failed run left behind (checks failed: the outputs are kept), if any."""
+def saved_record(run_dir: Path | str | None, options: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The run.json a failed run left behind (checks failed: the outputs are kept), if any; a run
+    folder on object storage is read with its storage ``options``."""
+    from pipeline.write.store import ObjectStore
+
+    if run_dir is None:
+        return None
     try:
-        return json.loads((run_dir / RUN_RECORD).read_text(encoding="utf-8")) if run_dir else None
+        if isinstance(run_dir, str):
+            found = ObjectStore(run_dir, options or {}).read(RUN_RECORD)
+            return json.loads(found) if found is not None else None
+        return json.loads((run_dir / RUN_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -148,7 +156,8 @@ def run(
     engine: EngineOption = None,
     partitions: Annotated[int | None, typer.Option(help="parallel partitions; 0 = one per core")] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="run folder; overrides output.dir")
+        str | None,
+        typer.Option("--out", "-o", help="run folder (a path or an s3:// URL); overrides output.dir"),
     ] = None,
     force: Annotated[bool, typer.Option(help="replace a run folder that holds another run")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
@@ -176,9 +185,9 @@ def run(
         if message is not None:
             err.print(f"[bold red]error:[/] {message}", highlight=False)
         if as_json:
-            summary = run_summary(
-                code, folder, (record or saved_record(folder)) if code < 2 else None, message
-            )
+            if record is None and code < 2 and loaded is not None:
+                record = saved_record(folder, loaded.audit.output.storage_options)
+            summary = run_summary(code, folder, record if code < 2 else None, message)
             sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         return typer.Exit(code)
@@ -213,7 +222,7 @@ def run(
     counts = result.record["counts"]
     summary = ", ".join(f"{value} {name}" for name, value in counts.items())
     human = err if as_json else out
-    human.print(f"{result.run_dir}: {summary}", highlight=False)
+    human.print(f"{result.location}: {summary}", highlight=False)
     human.print(f"ledger root {result.record['ledger_merkle_root']}", highlight=False)
     if as_json:
         raise finish(0, record=result.record)
@@ -221,7 +230,9 @@ def run(
 
 @app.command()
 def verify(
-    run_dir: Annotated[Path, typer.Argument(help="a finished run folder, or an audit archive")],
+    location: Annotated[
+        str, typer.Argument(help="a finished run folder (a path or an s3://... URL), or an audit archive")
+    ],
     skip_inputs: Annotated[bool, typer.Option(help="do not re-hash the input files")] = False,
     key: Annotated[
         Path | None, typer.Option("--key", help="Ed25519 public key (PATH.pub) to check the run's signature")
@@ -235,12 +246,16 @@ def verify(
     the first file or field that differs. With --key, also that the signature is the key holder's.
     An audit archive is checked on its own: its members, their chain to the run's seal, its ledger."""
     from pipeline.record.attestation import SigningKeyError
-    from pipeline.record.verify import verify_archive, verify_run
+    from pipeline.record.verify import verify_archive, verify_remote_run, verify_run
+    from pipeline.write.remote_folder import is_url
 
-    archive = run_dir.is_file()
+    run_dir = location if is_url(location) else Path(location)
+    archive = isinstance(run_dir, Path) and run_dir.is_file()
     try:
         if archive:
             report = verify_archive(run_dir, key=key)
+        elif isinstance(run_dir, str):
+            report = verify_remote_run(run_dir, check_inputs=not skip_inputs, key=key, input_base=input_base)
         else:
             report = verify_run(run_dir, check_inputs=not skip_inputs, key=key, input_base=input_base)
     except (FileNotFoundError, SigningKeyError) as exc:

@@ -59,6 +59,7 @@ from pipeline.write.checkpoints import Checkpoints, checkpointed_rows
 from pipeline.write.files import sha256_file
 from pipeline.write.preflight import check_workers_write
 from pipeline.write.quarantine_cipher import load_cipher
+from pipeline.write.remote_folder import RemoteRunFolder, check_remote_out, is_url
 from pipeline.write.run_dir import (
     RunDirError,
     check_busy,
@@ -80,6 +81,7 @@ from pipeline.write.stages import (
     shard_offsets,
     shard_row_schema,
 )
+from pipeline.write.store import LocalStore, RunStore
 from schemas.config import LoadedConfig
 from schemas.document import conversation_shard_schema
 from schemas.loading import ConfigError
@@ -90,7 +92,10 @@ __all__ = ["RunDirError", "RunPlan", "RunResult", "plan_run", "run_audit", "run_
 @dataclass(frozen=True)
 class RunResult:
     run_dir: Path
+    """The local run folder; for a run folder on object storage, its staging copy (removed when done)."""
     record: dict[str, Any]
+    location: str = ""
+    """Where the run folder is: its path, or its URL on object storage."""
 
 
 @dataclass(frozen=True)
@@ -142,9 +147,13 @@ def plan_run(config: LoadedConfig) -> RunPlan:
     return RunPlan(detectors, annotated, planned, released, final, policy, checks, rules_left_out, users)
 
 
-def run_folder(config: LoadedConfig, out_dir: Path | None = None) -> Path:
-    """The run folder a run of ``config`` writes: ``out_dir`` if given, else ``output.dir``."""
-    return (out_dir or config.resolve(config.audit.output.dir)).resolve()
+def run_folder(config: LoadedConfig, out_dir: Path | str | None = None) -> Path | str:
+    """The run folder a run of ``config`` writes: ``out_dir`` if given, else ``output.dir``; a local
+    folder as an absolute path, a folder on object storage as its URL."""
+    if out_dir is not None:
+        return str(out_dir).rstrip("/") if is_url(str(out_dir)) else Path(out_dir).resolve()
+    chosen = config.audit.output.dir
+    return chosen.rstrip("/") if is_url(chosen) else config.resolve(chosen).resolve()
 
 
 def run_audit(
@@ -152,7 +161,7 @@ def run_audit(
     *,
     engine: str | None = None,
     partitions: int | None = None,
-    out_dir: Path | None = None,
+    out_dir: Path | str | None = None,
     force: bool = False,
     progress: bool = True,
     console: Console | None = None,
@@ -160,13 +169,18 @@ def run_audit(
 ) -> RunResult:
     """Audit the corpus described by ``config``; return the run folder and its record.
 
-    With ``sign_key`` (an Ed25519 key from ``corpusaudit keygen``) the sealed folder is signed.
+    With ``sign_key`` (an Ed25519 key from ``corpusaudit keygen``) the sealed folder is signed. A
+    run folder on object storage is worked in a local staging copy (``pipeline.write.remote_folder``)
+    while the tasks write the bucket themselves.
     """
     console = console or Console(stderr=True, quiet=not progress, log_path=False)
     audit = config.audit
     engine_name = engine or audit.engine.name
     engine_partitions = audit.engine.partitions if partitions is None else partitions
-    run_dir = run_folder(config, out_dir)
+    location = run_folder(config, out_dir)
+    remote = RemoteRunFolder(location, audit.output.storage_options) if isinstance(location, str) else None
+    run_dir = remote.staging if remote is not None else Path(location)
+    store: RunStore = remote.store if remote is not None else LocalStore(run_dir)
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -193,18 +207,29 @@ def run_audit(
         fingerprint["user_optout"] = plan.users.describe()
     if cipher is not None:  # a run resumed with another key would mix two keys in one quarantine
         fingerprint["quarantine_key_id"] = cipher.key_id
-    check_out_dir(run_dir, config.base_dir, [Path(unit.path) for unit in units if unit.protocol == "file"])
+    if remote is not None:
+        check_remote_out(remote.url, [unit.display_path for unit in units if unit.protocol != "file"])
+    else:
+        local_inputs = [Path(unit.path) for unit in units if unit.protocol == "file"]
+        check_out_dir(run_dir, config.base_dir, local_inputs)
     check_busy(run_dir)
-    check_claim(run_dir, force)
+    if remote is not None:
+        remote.check_claim(force)
+    else:
+        check_claim(run_dir, force)
     with locked(run_dir):
+        if remote is not None:
+            remote.pull()
         resumed, epoch = prepare_run_dir(run_dir, fingerprint, force)
+        if remote is not None:
+            remote.push()  # the bucket holds the new epoch before any task runs
         if resumed:
             found = checkpointed_rows(run_dir)
-            console.log(f"resuming the interrupted run in {run_dir}; {found} document(s) checkpointed")
+            console.log(f"resuming the interrupted run in {location}; {found} document(s) checkpointed")
         work_dir = run_dir / WORK_DIR
         kept = pa.schema(kept_fields(plan.map_detectors))
         fingerprint_map = map_fingerprint(plan.map_detectors, kept, package_versions())
-        checkpoints = Checkpoints(run_dir, epoch, fingerprint_map, kept)
+        checkpoints = Checkpoints(store, epoch, fingerprint_map, kept)
 
         limits = audit.limits
         with make_engine(
@@ -218,7 +243,7 @@ def run_audit(
         ) as runner:
             console.log(f"engine {runner.name} with {runner.partitions} partition(s)")
             cluster = runner.cluster()
-            hosts = check_workers_write(runner, run_dir, epoch)
+            hosts = check_workers_write(runner, store, epoch)
             console.log(f"run folder written by every worker ({', '.join(hosts)}) at {cluster['address']}")
             read = runner.read(
                 units_table(tasks),
@@ -258,7 +283,7 @@ def run_audit(
             )
             runner.release(totals_input)
             ledger_stage = LedgerStage(
-                run_dir, epoch, decided, shard_offsets(totals), audit.output.shard_target_bytes,
+                store, epoch, decided, shard_offsets(totals), audit.output.shard_target_bytes,
                 plan.ledger_overrides, plan.passes.index_pass, cipher is not None, shard_schema,
             )  # fmt: skip
             row_schema = shard_row_schema(shard_schema)
@@ -268,13 +293,16 @@ def run_audit(
                 runner.group_by_key(
                     rows,
                     "_shard",
-                    ShardStage(run_dir, epoch, audit.output.jsonl_export, cipher, shard_schema),
+                    ShardStage(store, epoch, audit.output.jsonl_export, cipher, shard_schema),
                     FILE_SCHEMA,
                     "shards",
                 ),
                 FILE_SCHEMA,
             )
         end_epoch(run_dir)  # from here on no task of this run (or of an earlier driver) may write
+        if remote is not None:
+            remote.push()
+            remote.fetch_outputs()
         ledger_files = sorted(run_dir / ledger_path(unit) for unit in totals.column("_unit").to_pylist())
         ledger_hashes = {path.relative_to(run_dir).as_posix(): sha256_file(path) for path in ledger_files}
         counts = ledger_counts(ledger_files)
@@ -333,9 +361,13 @@ def run_audit(
         mark_stage(run_dir, "writing the reports")
         record_written(run_dir, [p.relative_to(run_dir).as_posix() for p in write_reports(run_dir)])
         finish_run(run_dir, key)
-        if checks is not None and checks.spec.fail_run and not record["checks"]["success"]:
-            raise ChecksFailed(
-                f"{run_dir}: expectations failed: {'; '.join(failed_expectations(record['checks']))}. "
-                "The outputs and run.json (checks) are kept as evidence."
-            )
-    return RunResult(run_dir, record)
+        if remote is not None:
+            remote.push()
+    if remote is not None:
+        remote.discard()
+    if checks is not None and checks.spec.fail_run and not record["checks"]["success"]:
+        raise ChecksFailed(
+            f"{location}: expectations failed: {'; '.join(failed_expectations(record['checks']))}. "
+            "The outputs and run.json (checks) are kept as evidence."
+        )
+    return RunResult(run_dir, record, str(location))

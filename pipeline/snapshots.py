@@ -51,7 +51,7 @@ from pipeline.read.readers.warc import (
     read_body,
     skip_body,
 )
-from pipeline.write.files import write_atomic
+from pipeline.write.store import write_atomic
 
 MAX_BODY_BYTES = 512_000
 MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five consecutive redirects

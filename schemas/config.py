@@ -1,8 +1,9 @@
 """The job config (``audit.yaml``): what to read, which detectors to run, where to write.
 
 Paths inside the file are relative to the file's own folder, so a config and its corpus can be
-moved together. ``engine`` and ``output.dir`` do not change what a run produces and are left out
-of the config hash, which is what lets runs on different engines be compared.
+moved together. ``engine``, ``output.dir`` and ``output.storage_options`` do not change what a run
+produces and are left out of the config hash, which is what lets runs on different engines be
+compared.
 """
 
 from __future__ import annotations
@@ -103,7 +104,14 @@ class QuarantineKeySpec(BaseModel):
 class OutputSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    dir: str = "out/run"
+    dir: str = Field(
+        default="out/run",
+        description="the run folder: a path (relative to the config) or an object-store URL (s3://, ...)",
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="options of the fsspec file system of a run folder URL; never recorded",
+    )
     shard_target_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     jsonl_export: bool = False
     quarantine_key: QuarantineKeySpec | None = Field(
@@ -240,7 +248,8 @@ class LoadedConfig(BaseModel):
 
     def hashed_content(self) -> dict[str, Any]:
         """What determines a run's output: everything but the engine and the output folder."""
-        audit = self.audit.model_dump(mode="json", exclude={"engine": True, "output": {"dir"}})
+        where = {"engine": True, "output": {"dir", "storage_options"}}
+        audit = self.audit.model_dump(mode="json", exclude=where)
         for spec in audit["inputs"]:
             spec["paths"] = [redact_url(path) for path in spec["paths"]]
             spec["storage_options"] = redact_options(spec["storage_options"])

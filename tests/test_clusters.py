@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.record.verify import verify_remote_run
+from pipeline.write.remote_folder import STAGING_ENV
 from pipeline.write.run_dir import RunDirError
 from tests.clusters import can_hide_folders, ray_head, spark_standalone
 from tests.conftest import DEMO_CONFIG
@@ -66,6 +68,24 @@ def test_a_spark_worker_without_the_run_folder_stops_the_run_before_it_reads(
     assert not list((hidden / "run").rglob("preflight-*"))
 
 
+@pytest.mark.skipif(not can_hide_folders(), reason="needs root and unshare for a private mount namespace")
+def test_a_spark_worker_without_the_drivers_disk_writes_a_run_folder_in_the_bucket(
+    tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hidden = tmp_path / "driver-only"
+    hidden.mkdir()
+    monkeypatch.setenv(STAGING_ENV, str(hidden / "staging"))  # the driver's copy: the worker cannot see it
+    local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
+    url = f"s3://{s3_bucket.name}/runs/spark"
+    with spark_standalone(tmp_path / "spark", _s3_environment(), hide=hidden) as master:
+        config = _demo_from_s3(tmp_path / "cfg", s3_bucket, f"{{name: spark, spark_master: '{master}'}}")
+        run = audit(config, url, engine="spark")
+    assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
+    assert run.record["engine"]["address"] == master
+    assert verify_remote_run(url).ok
+    assert not list((hidden / "staging").iterdir())
+
+
 def test_a_ray_cluster_reads_s3_and_gives_the_local_ledger(tmp_path: Path, s3_bucket: S3Bucket) -> None:
     local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
     with ray_head(tmp_path / "ray", _s3_environment()) as address:
@@ -74,3 +94,16 @@ def test_a_ray_cluster_reads_s3_and_gives_the_local_ledger(tmp_path: Path, s3_bu
     assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
     assert run.record["engine"]["address"].endswith(address.split(":")[1])
     assert [worker["cpus"] for worker in run.record["engine"]["workers"]] == [2.0]
+
+
+def test_a_ray_cluster_writes_a_run_folder_in_the_bucket(
+    tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STAGING_ENV, str(tmp_path / "staging"))
+    local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
+    url = f"s3://{s3_bucket.name}/runs/ray"
+    with ray_head(tmp_path / "ray", _s3_environment()) as address:
+        config = _demo_from_s3(tmp_path / "ray-cfg", s3_bucket, f"{{name: ray, ray_address: '{address}'}}")
+        run = audit(config, url, engine="ray")
+    assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
+    assert verify_remote_run(url).ok

@@ -39,7 +39,7 @@ from typing import Any
 
 from pipeline.layout import ACCESS_HEAD, ACCESS_LOG
 from pipeline.record.run_record import canonical_json, sha256_hex
-from pipeline.write.files import write_atomic
+from pipeline.write.store import write_atomic
 
 HEAD_FORMAT = "corpusaudit-access-head/1"
 ENTRY_KEYS = frozenset({"seq", "at", "user", "command", "action", "documents", "reason", "prev"})

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from pipeline.layout import ATTESTATION, COMPLETION, MANIFEST, RUN_RECORD
 from pipeline.record.seal import file_digest
-from pipeline.write.files import write_atomic
+from pipeline.write.store import write_atomic
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"

@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 from pipeline.layout import INPUTS, UNITS
 from pipeline.read.units import ReadTask, ReadUnit
 from pipeline.record.run_record import canonical_json, sha256_hex
-from pipeline.write.files import parquet_bytes, write_atomic
+from pipeline.write.files import parquet_bytes
+from pipeline.write.store import write_atomic
 
 INPUTS_SCHEMA = pa.schema(
     [pa.field("path", pa.string(), nullable=False), pa.field("sha256", pa.string()),

@@ -34,8 +34,9 @@ from pipeline.layout import (
 )
 from pipeline.record.access_log import log_state
 from pipeline.record.run_record import canonical_json, merkle_root, sha256_hex
-from pipeline.write.files import sha256_file, write_atomic
+from pipeline.write.files import sha256_file
 from pipeline.write.run_dir import read_marker
+from pipeline.write.store import write_atomic
 
 MANIFEST_FORMAT = "corpusaudit-manifest/1"
 COMPLETION_FORMAT = "corpusaudit-complete/1"

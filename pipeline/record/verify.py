@@ -50,6 +50,7 @@ from pipeline.record.ledger import ledger_counts
 from pipeline.record.run_record import canonical_json, load_run_record, merkle_root, sha256_hex
 from pipeline.record.seal import file_digest, folder_files, record_digests
 from pipeline.write.files import sha256_file
+from pipeline.write.remote_folder import download_folder
 from pipeline.write.run_dir import read_marker
 
 INTEGRITY_ONLY = "integrity only: anyone who can write the folder can recompute the hashes"
@@ -227,6 +228,16 @@ def verify_run(
         if not found:
             report.authenticity = "authentic: signed by the key given, and the folder is what it signed"
     return report
+
+
+def verify_remote_run(url: str, check_inputs: bool = True, **options: Any) -> VerifyReport:
+    """:func:`verify_run` of a run folder on object storage: every file is downloaded (credentials
+    and endpoint from the standard environment) into a temporary folder and checked there."""
+    with tempfile.TemporaryDirectory(prefix="corpusaudit-verify-") as folder:
+        try:
+            return verify_run(download_folder(url, Path(folder)), check_inputs, **options)
+        except FileNotFoundError as exc:  # named by the URL, not by the temporary copy
+            raise FileNotFoundError(str(exc).replace(folder, url.rstrip("/"))) from None
 
 
 ARCHIVE_UNSEALED = frozenset({MANIFEST, COMPLETION, ATTESTATION, ACCESS_LOG, ACCESS_HEAD})

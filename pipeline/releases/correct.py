@@ -43,9 +43,10 @@ from pipeline.record.ledger import ledger_counts
 from pipeline.record.run_record import merkle_root
 from pipeline.releases.outputs import ReleaseFolder
 from pipeline.report import ANSWERS_COPY, write_reports
-from pipeline.write.files import jsonl_zst_bytes, parquet_bytes, sha256_file, write_atomic
+from pipeline.write.files import jsonl_zst_bytes, parquet_bytes, sha256_file
 from pipeline.write.quarantine_cipher import is_encrypted
 from pipeline.write.run_dir import mark_stage, record_written
+from pipeline.write.store import write_atomic
 from schemas.ledger import LEDGER_SCHEMA, Action
 
 ERASURE_RULE = "erasure"

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from pipeline.layout import WORK_DIR
 from pipeline.write.files import CompletedFiles, parquet_bytes
+from pipeline.write.store import RunStore, as_store
 from schemas.document import MAX_RECORDS_PER_UNIT, unit_of
 
 CHECKPOINT_DIR = f"{WORK_DIR}/checkpoints"
@@ -52,7 +53,7 @@ class Checkpoints:
     ``fingerprint`` is the map side's (``pipeline.annotate.fingerprint.map_fingerprint``).
     """
 
-    run_dir: Path
+    run_dir: Path | RunStore
     epoch: int
     fingerprint: str
     kept: pa.Schema
@@ -70,8 +71,11 @@ class Checkpoints:
         info = CompletedFiles(self.run_dir, self.epoch).reuse(relative)
         if info is None or info.rows != rows.num_rows:
             return None
+        found = as_store(self.run_dir).read(relative)
+        if found is None:
+            return None
         try:
-            saved = pq.read_table(self.run_dir / relative)
+            saved = pq.read_table(pa.BufferReader(found))
         except (OSError, pa.ArrowException):
             return None
         if not saved.schema.equals(self.kept) or saved.num_rows != rows.num_rows:

@@ -1,8 +1,9 @@
 """Output files: deterministic, atomic, and marked complete so that a killed run can resume.
 
-A file is written under a temporary name and renamed into place; only then is its completion
-marker written. On resume a file is reused only if its marker exists and the file still hashes
-to the marker's SHA-256, so a half-written or altered file is always rewritten.
+A file is written whole (locally under a temporary name, then renamed into place; on object storage
+in one request) and only then is its completion marker written. On resume a file is reused only if
+its marker exists and the file still hashes to the marker's SHA-256, so a half-written or altered
+file is always rewritten.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from pipeline.layout import EPOCH, WORK_DIR
+from pipeline.write.store import RunStore, as_store, sha256_stream
 
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -29,7 +28,6 @@ PARQUET_OPTIONS = {
     "write_statistics": True,
     "row_group_size": 8192,
 }
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -43,33 +41,8 @@ class FileInfo:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_atomic(path: Path, payload: bytes, fence: Callable[[], None] | None = None) -> None:
-    """Write under a temporary name, then rename: readers see the old file or the whole new one.
-
-    ``mkstemp`` names the temporary file, so two threads of one process writing the same path
-    (the same content-addressed object) never share it. ``fence`` runs just before the rename
-    and may raise to leave ``path`` untouched (a task of a driver that is no longer the run's).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        if fence is not None:
-            fence()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return sha256_stream(handle)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -98,48 +71,49 @@ class StaleEpoch(RuntimeError):
     """A task of an earlier driver tried to write into a run folder that a later driver now owns."""
 
 
-def current_epoch(run_dir: Path) -> int | None:
+def current_epoch(run_dir: Path | RunStore) -> int | None:
     """The epoch of the driver that owns the run in progress; None when no run is in progress."""
+    found = as_store(run_dir).read(f"{WORK_DIR}/{EPOCH}")
     try:
-        return int((run_dir / WORK_DIR / EPOCH).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return int(found.decode("ascii")) if found is not None else None
+    except (UnicodeDecodeError, ValueError):
         return None
 
 
 class CompletedFiles:
     """Completion markers for output files of one run, kept under ``<run>/_work/done``.
 
-    Every write is fenced by ``epoch``: the file is renamed into place (and its marker written)
-    only while the run folder's epoch is still the one of the driver that started the task, so
-    an orphaned executor of a dead driver cannot write into the run that replaced or resumed it.
+    Every write is fenced by ``epoch``: the file is made visible (and its marker written) only
+    while the run folder's epoch is still the one of the driver that started the task, so an
+    orphaned executor of a dead driver cannot write into the run that replaced or resumed it.
+    The folder is a local path or a :class:`~pipeline.write.store.RunStore` (object storage).
     """
 
-    def __init__(self, run_dir: Path, epoch: int) -> None:
-        self.run_dir = run_dir
+    def __init__(self, run_dir: Path | RunStore, epoch: int) -> None:
+        self.store = as_store(run_dir)
         self.epoch = epoch
-        self.marker_dir = run_dir / WORK_DIR / "done"
 
     def fence(self) -> None:
         """StaleEpoch unless the run folder still belongs to this task's driver."""
-        found = current_epoch(self.run_dir)
+        found = current_epoch(self.store)
         if found != self.epoch:
             now = "no run is in progress" if found is None else f"epoch {found} owns it now"
             raise StaleEpoch(
-                f"{self.run_dir}: a task of the run's epoch {self.epoch} tried to write, but {now}; "
+                f"{self.store.location}: a task of the run's epoch {self.epoch} tried to write, but {now}; "
                 "the write was rejected"
             )
 
-    def _marker(self, relative: str) -> Path:
-        return self.marker_dir / f"{relative}.json"
+    @staticmethod
+    def _marker(relative: str) -> str:
+        return f"{WORK_DIR}/done/{relative}.json"
 
     def reuse(self, relative: str) -> FileInfo | None:
         """The recorded info if the file is complete and unchanged, else None."""
-        marker = self._marker(relative)
-        target = self.run_dir / relative
-        if not (marker.exists() and target.exists()):
+        marker = self.store.read(self._marker(relative))
+        if marker is None:
             return None
-        info = FileInfo(**json.loads(marker.read_text()))
-        return info if sha256_file(target) == info.sha256 else None
+        info = FileInfo(**json.loads(marker))
+        return info if self.store.sha256(relative) == info.sha256 else None
 
     def write(self, relative: str, payload: bytes, rows: int) -> FileInfo:
         """Write ``payload`` atomically, then its marker; reuse a completed identical file."""
@@ -147,7 +121,7 @@ class CompletedFiles:
         if done is not None:
             return done
         self.fence()
-        write_atomic(self.run_dir / relative, payload, self.fence)
+        self.store.write(relative, payload, self.fence)
         info = FileInfo(relative, rows, len(payload), hashlib.sha256(payload).hexdigest())
-        write_atomic(self._marker(relative), json.dumps(asdict(info)).encode(), self.fence)
+        self.store.write(self._marker(relative), json.dumps(asdict(info)).encode(), self.fence)
         return info

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.layout import CLAIMED, EPOCH, FINGERPRINT, LOCK, MARKER, RUN_RECORD, WORK_DIR
-from pipeline.write.files import write_atomic
+from pipeline.write.store import write_atomic
 
 MARKER_FORMAT = "corpusaudit-run-folder/1"
 OWN_FILES = (MARKER, LOCK)
@@ -44,29 +44,42 @@ def read_marker(run_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        marker = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise RunDirError(f"{path} is damaged ({exc}); move the folder away or choose another --out") from exc
+    return parse_marker(content, str(path))
+
+
+def parse_marker(content: bytes, where: str) -> dict[str, Any]:
+    """A marker's content (``where`` names it in errors); RunDirError when it is damaged."""
+    try:
+        marker = json.loads(content.decode("utf-8"))
+    except ValueError as exc:
         raise RunDirError(
-            f"{path} is damaged ({exc}); move the folder away or choose another --out"
+            f"{where} is damaged ({exc}); move the folder away or choose another --out"
         ) from None
     if not isinstance(marker, dict) or marker.get("format") != MARKER_FORMAT:
-        raise RunDirError(f"{path} is not a corpusaudit run-folder marker; choose another --out")
+        raise RunDirError(f"{where} is not a corpusaudit run-folder marker; choose another --out")
     return marker
 
 
-def _claimed(marker: dict[str, Any] | None) -> set[str]:
+def claimed_names(marker: dict[str, Any] | None) -> set[str]:
+    """The top-level names a folder's marker says corpusaudit runs claimed."""
     return set(marker.get("claimed", [])) & set(CLAIMED) if marker else set()
+
+
+def foreign_names(names: Iterable[str], marker: dict[str, Any] | None) -> list[str]:
+    """Which of a folder's top-level ``names`` no corpusaudit run claimed: the user's."""
+    ours = claimed_names(marker) | set(OWN_FILES)
+    temporary = tuple(f".{name}.tmp-" for name in OWN_FILES)  # the marker while it is replaced
+    return sorted(name for name in names if name not in ours and not name.startswith(temporary))
 
 
 def foreign_entries(run_dir: Path) -> list[str]:
     """Top-level names in ``run_dir`` that no corpusaudit run claimed: the user's."""
     if not run_dir.exists():
         return []
-    ours = _claimed(read_marker(run_dir)) | set(OWN_FILES)
-    temporary = tuple(f".{name}.tmp-" for name in OWN_FILES)  # the marker while it is replaced
-    return sorted(
-        e.name for e in os.scandir(run_dir) if e.name not in ours and not e.name.startswith(temporary)
-    )
+    return foreign_names((entry.name for entry in os.scandir(run_dir)), read_marker(run_dir))
 
 
 def check_out_dir(run_dir: Path, config_dir: Path, inputs: Iterable[Path]) -> None:
@@ -138,7 +151,7 @@ def locked(run_dir: Path) -> Iterator[None]:
 
 def _written_by_runs(run_dir: Path, marker: dict[str, Any] | None) -> list[Path]:
     """Files earlier runs wrote: the marker's list and an interrupted run's completion markers."""
-    claimed = _claimed(marker)
+    claimed = claimed_names(marker)
     names = list(marker.get("written", [])) if marker else []
     done = run_dir / WORK_DIR / "done"
     if WORK_DIR in claimed and done.is_dir():
@@ -155,7 +168,7 @@ def _remove_earlier_run(run_dir: Path, marker: dict[str, Any] | None) -> None:
     for path in _written_by_runs(run_dir, marker):
         if path.is_file() or path.is_symlink():
             path.unlink()
-    claimed = _claimed(marker)
+    claimed = claimed_names(marker)
     if WORK_DIR in claimed:
         shutil.rmtree(run_dir / WORK_DIR, ignore_errors=True)
     for name in claimed:
@@ -216,10 +229,11 @@ def _begin_epoch(
     return epoch
 
 
-def check_claim(run_dir: Path, force: bool) -> None:
+def check_claim(run_dir: Path | str, force: bool, foreign: list[str] | None = None) -> None:
     """Refuse a folder holding names the run needs that it does not own, or (without ``force``)
-    any file corpusaudit did not write. Read-only, so it can run before the lock is taken."""
-    foreign = foreign_entries(run_dir)
+    any file corpusaudit did not write. Read-only, so it can run before the lock is taken.
+    ``foreign`` gives the user's top-level names of a folder elsewhere (on object storage)."""
+    foreign = foreign_entries(Path(run_dir)) if foreign is None else foreign
     taken = [name for name in foreign if name in CLAIMED]
     if taken:
         raise RunDirError(
@@ -238,7 +252,7 @@ def prepare_run_dir(run_dir: Path, fingerprint: dict[str, Any], force: bool) -> 
     """Make ``run_dir`` ready; whether an interrupted run with this fingerprint is resumed, and the
     new driver's epoch (one more than any earlier driver's), which every write of the run carries."""
     marker = read_marker(run_dir)
-    claimed = _claimed(marker)
+    claimed = claimed_names(marker)
     work = run_dir / WORK_DIR
     stamp = work / FINGERPRINT
     if WORK_DIR in claimed and stamp.exists() and json.loads(stamp.read_text()) == fingerprint and not force:

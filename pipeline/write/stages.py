@@ -27,6 +27,7 @@ from pipeline.tables import concat_or_empty, conform, iter_groups
 from pipeline.write.chat_shards import to_shard
 from pipeline.write.files import CompletedFiles, jsonl_zst_bytes, parquet_bytes
 from pipeline.write.quarantine_cipher import QuarantineCipher
+from pipeline.write.store import RunStore
 from schemas.document import DOCUMENT_SCHEMA, SHARD_SCHEMA
 from schemas.ledger import COUNT_NAMES, LEDGER_SCHEMA
 
@@ -106,7 +107,7 @@ class LedgerStage:
     :class:`ShardStage` writes them.
     """
 
-    run_dir: Path
+    run_dir: Path | RunStore
     epoch: int
     in_schema: pa.Schema
     offsets: dict[str, dict[int, int]]
@@ -175,7 +176,7 @@ class ShardStage:
     A quarantine shard named with the encrypted suffix is encrypted with ``cipher``.
     """
 
-    run_dir: Path
+    run_dir: Path | RunStore
     epoch: int
     jsonl_export: bool
     cipher: QuarantineCipher | None = None
