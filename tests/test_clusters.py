@@ -1,9 +1,10 @@
 """Runs on real local clusters started by the tests: a Spark standalone master and worker, a Ray head.
 
 Inputs come from the S3 protocol server of ``tests/s3.py``, so the workers read object storage
-themselves. The ledger root must be the local engine's; the run record names the cluster; and a
-worker that does not share the run folder stops the run before any document is read, with a
-message naming the worker.
+themselves, and the run folder is local or in the bucket (written by the tasks, a Spark worker
+unable to see the driver's disk). The ledger root must be the local engine's; the run record names
+the cluster; and a worker that does not share a local run folder stops the run before any document
+is read, with a message naming the worker.
 """
 
 from __future__ import annotations
@@ -39,18 +40,29 @@ def _s3_environment() -> dict[str, str]:
 
 
 def test_a_spark_standalone_cluster_reads_s3_and_gives_the_local_ledger(
-    tmp_path: Path, s3_bucket: S3Bucket
+    tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Into a folder the worker shares, and into the bucket from a driver whose disk the worker cannot
+    see (where unshare can hide it): the staging copy is there, and every task writes the bucket."""
+    hidden = tmp_path / "driver-only"
+    hidden.mkdir()
+    monkeypatch.setenv(STAGING_ENV, str(hidden / "staging"))
     local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
-    with spark_standalone(tmp_path / "spark", _s3_environment()) as master:
+    url = f"s3://{s3_bucket.name}/runs/spark"
+    hide = hidden if can_hide_folders() else None
+    with spark_standalone(tmp_path / "spark", _s3_environment(), hide=hide) as master:
         engine = f"{{name: spark, spark_master: '{master}'}}"
         config = _demo_from_s3(tmp_path / "spark-cfg", s3_bucket, engine)
         run = audit(config, tmp_path / "cluster", engine="spark")
+        bucket = audit(config, url, engine="spark")
     assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
     assert run.record["counts"] == local.record["counts"]
     assert run.record["engine"]["address"] == master
     assert run.record["engine"]["workers"], run.record["engine"]
     assert not (run.run_dir / "_work").exists()
+    assert bucket.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
+    assert verify_remote_run(url).ok
+    assert not list((hidden / "staging").iterdir())
 
 
 @pytest.mark.skipif(not can_hide_folders(), reason="needs root and unshare for a private mount namespace")
@@ -68,42 +80,19 @@ def test_a_spark_worker_without_the_run_folder_stops_the_run_before_it_reads(
     assert not list((hidden / "run").rglob("preflight-*"))
 
 
-@pytest.mark.skipif(not can_hide_folders(), reason="needs root and unshare for a private mount namespace")
-def test_a_spark_worker_without_the_drivers_disk_writes_a_run_folder_in_the_bucket(
+def test_a_ray_cluster_reads_s3_and_gives_the_local_ledger(
     tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hidden = tmp_path / "driver-only"
-    hidden.mkdir()
-    monkeypatch.setenv(STAGING_ENV, str(hidden / "staging"))  # the driver's copy: the worker cannot see it
-    local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
-    url = f"s3://{s3_bucket.name}/runs/spark"
-    with spark_standalone(tmp_path / "spark", _s3_environment(), hide=hidden) as master:
-        config = _demo_from_s3(tmp_path / "cfg", s3_bucket, f"{{name: spark, spark_master: '{master}'}}")
-        run = audit(config, url, engine="spark")
-    assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
-    assert run.record["engine"]["address"] == master
-    assert verify_remote_run(url).ok
-    assert not list((hidden / "staging").iterdir())
-
-
-def test_a_ray_cluster_reads_s3_and_gives_the_local_ledger(tmp_path: Path, s3_bucket: S3Bucket) -> None:
-    local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
-    with ray_head(tmp_path / "ray", _s3_environment()) as address:
-        config = _demo_from_s3(tmp_path / "ray-cfg", s3_bucket, f"{{name: ray, ray_address: '{address}'}}")
-        run = audit(config, tmp_path / "cluster", engine="ray")
-    assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
-    assert run.record["engine"]["address"].endswith(address.split(":")[1])
-    assert [worker["cpus"] for worker in run.record["engine"]["workers"]] == [2.0]
-
-
-def test_a_ray_cluster_writes_a_run_folder_in_the_bucket(
-    tmp_path: Path, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    """Into a local folder, and into the bucket."""
     monkeypatch.setenv(STAGING_ENV, str(tmp_path / "staging"))
     local = audit(_demo_from_s3(tmp_path / "local-cfg", s3_bucket), tmp_path / "local")
     url = f"s3://{s3_bucket.name}/runs/ray"
     with ray_head(tmp_path / "ray", _s3_environment()) as address:
         config = _demo_from_s3(tmp_path / "ray-cfg", s3_bucket, f"{{name: ray, ray_address: '{address}'}}")
-        run = audit(config, url, engine="ray")
+        run = audit(config, tmp_path / "cluster", engine="ray")
+        bucket = audit(config, url, engine="ray")
     assert run.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
+    assert run.record["engine"]["address"].endswith(address.split(":")[1])
+    assert [worker["cpus"] for worker in run.record["engine"]["workers"]] == [2.0]
+    assert bucket.record["ledger_merkle_root"] == local.record["ledger_merkle_root"]
     assert verify_remote_run(url).ok
