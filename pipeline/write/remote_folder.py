@@ -87,17 +87,7 @@ class RemoteRunFolder:
 
     def _remote(self, under: str = "") -> dict[str, tuple[Any, ...]]:
         """Every object below the folder (or one of its names), relative path -> signature."""
-        fs, root = self.store.fs, self.store.path("").rstrip("/")
-        fs.invalidate_cache()
-        try:
-            found = fs.find(f"{root}/{under}" if under else root, detail=True)
-        except FileNotFoundError:
-            return {}
-        return {
-            path[len(root) + 1 :]: _signature(info)
-            for path, info in found.items()
-            if info.get("type") == "file" and path.startswith(root + "/")
-        }
+        return {relative: _signature(info) for relative, info in self.store.files(under).items()}
 
     def _marker(self) -> dict[str, Any] | None:
         """The bucket's marker; RunDirError when it is damaged."""
@@ -195,18 +185,11 @@ def check_remote_out(url: str, inputs: Iterable[str]) -> None:
 def download_folder(url: str, target: Path, options: dict[str, Any] | None = None) -> Path:
     """Copy every file of the run folder at ``url`` into the empty local folder ``target``."""
     store = ObjectStore(url.rstrip("/"), options or {})
-    root = store.path("").rstrip("/")
-    fs = store.fs
-    fs.invalidate_cache()
-    try:
-        found = fs.find(root, detail=True)
-    except FileNotFoundError:
-        found = {}
-    files = [path for path, info in found.items() if info.get("type") == "file"]
+    files = store.files()
     if not files:
         raise FileNotFoundError(f"{url} holds no run folder (no files)")
-    for path in files:
-        local = target / path[len(root) + 1 :]
+    for relative in files:
+        local = target / relative
         local.parent.mkdir(parents=True, exist_ok=True)
-        fs.get_file(path, str(local))
+        store.fs.get_file(store.path(relative), str(local))
     return target

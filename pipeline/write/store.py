@@ -185,6 +185,22 @@ class ObjectStore:
             return []
         return sorted(e["name"].rsplit("/", 1)[-1] for e in entries if e["type"] == "file")
 
+    def files(self, under: str = "") -> dict[str, dict[str, Any]]:
+        """Every file below the folder (or below ``under`` in it): relative path -> fsspec info,
+        listed afresh (other processes wrote it)."""
+        fs, root = self._fs()
+        root = root.rstrip("/")
+        fs.invalidate_cache()
+        try:
+            found = fs.find(f"{root}/{under}" if under else root, detail=True)
+        except FileNotFoundError:
+            return {}
+        return {
+            path[len(root) + 1 :]: info
+            for path, info in found.items()
+            if info.get("type") == "file" and path.startswith(root + "/")
+        }
+
 
 def as_store(folder: Path | RunStore) -> RunStore:
     """The store of a run folder given as a local path, or the store itself."""
